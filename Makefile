@@ -1,0 +1,74 @@
+# vk: `make demo` runs the main job, `make test` the whole suite; both set up .venv first.
+
+PYTHON ?= python3
+TORCH_SPEC ?= torch==2.13.0
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMPS := $(VENV)/.stamps
+PYTEST_ARGS ?=
+
+OPS_SOURCES := $(shell find packages/vk-ops/csrc packages/vk-ops/src packages/vk-ops/build_meta cmake -type f \
+                 -not -path '*/__pycache__/*' 2>/dev/null) packages/vk-ops/CMakeLists.txt packages/vk-ops/pyproject.toml
+
+.PHONY: setup demo test lint format bench wheels clean
+
+setup: $(STAMPS)/vk-core $(STAMPS)/vk-ops $(STAMPS)/vk-det $(STAMPS)/vk-seg
+
+$(STAMPS)/venv:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "vk needs Python >= 3.10, $(PYTHON) is " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	@mkdir -p $(STAMPS) && touch $@
+
+# torch first, alone, so that no later dependency resolution can pick a different build of it.
+$(STAMPS)/torch: $(STAMPS)/venv
+	$(PIP) install "$(TORCH_SPEC)"
+	$(PIP) install "setuptools>=68" wheel "scikit-build-core>=0.10" ninja "cmake>=3.18" ruff build
+	@touch $@
+
+$(STAMPS)/vk-core: $(STAMPS)/torch packages/vk-core/pyproject.toml
+	$(PIP) install --no-build-isolation -e "packages/vk-core[test]"
+	@touch $@
+
+# vk-ops builds against the installed torch; its build folder persists, so a changed C++ file recompiles
+# only that file. A failed build leaves the stamp untouched and stops make with the compiler's error.
+$(STAMPS)/vk-ops: $(STAMPS)/torch $(OPS_SOURCES)
+	$(PIP) install --no-build-isolation --no-deps -e "packages/vk-ops[test]"
+	$(PY) -c 'import vk_ops, sys; info = vk_ops.build_info(); print("vk-ops", info["version"], "kernels loaded:", info["kernels_loaded"]); sys.exit(0 if info["kernels_loaded"] or not info["kernels"] else info["reason"])'
+	@touch $@
+
+$(STAMPS)/vk-det: $(STAMPS)/vk-core $(STAMPS)/vk-ops packages/vk-det/pyproject.toml
+	$(PIP) install --no-build-isolation -e "packages/vk-det[test]"
+	@touch $@
+
+$(STAMPS)/vk-seg: $(STAMPS)/vk-core packages/vk-seg/pyproject.toml
+	$(PIP) install --no-build-isolation -e "packages/vk-seg[test]"
+	@touch $@
+
+demo: setup
+	$(PY) -m vk_core.demo
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMPS)/torch
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMPS)/torch
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup
+	$(PY) tests/benchmarks/run.py
+
+wheels: setup
+	rm -rf dist && mkdir -p dist
+	$(PY) -m pip wheel --no-build-isolation --no-deps -w dist packages/vk-core packages/vk-det packages/vk-seg
+	bash ci/build_ops_wheels.sh cpu
+	@ls -1 dist
+
+clean:
+	rm -rf $(VENV) dist bench-results packages/vk-ops/build
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +

@@ -1,0 +1,27 @@
+"""``vk seg ...``: the seg tools, contributed to the ``vk`` command through the ``vk.commands`` entry point."""
+
+from __future__ import annotations
+
+HELP = "vk-seg tools"
+
+# name -> module with HELP, add_arguments(parser), run(args); filled as the tools land.
+TOOLS: dict[str, str] = {}
+
+
+def add_arguments(parser) -> None:
+    import importlib
+
+    sub = parser.add_subparsers(dest="seg_tool", metavar="TOOL")
+    for name, module_name in TOOLS.items():
+        tool = importlib.import_module(module_name)
+        tool_parser = sub.add_parser(name, help=tool.HELP, description=tool.HELP)
+        tool.add_arguments(tool_parser)
+        tool_parser.set_defaults(_tool_run=tool.run)
+    parser.set_defaults(_print_help=parser.print_help)
+
+
+def run(args) -> int | None:
+    if getattr(args, "_tool_run", None) is None:
+        args._print_help()
+        return 0
+    return args._tool_run(args)
