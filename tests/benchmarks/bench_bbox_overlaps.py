@@ -18,7 +18,10 @@ def main() -> None:
         a, b = _boxes(n, g), _boxes(n, g)
         compare(
             f"bbox_overlaps iou {n}x{n}",
-            {"reference": lambda: reference.bbox_overlaps(a, b), "vk_ops": lambda: vk_ops.bbox_overlaps(a, b)},
+            {
+                "reference": lambda a=a, b=b: reference.bbox_overlaps(a, b),
+                "vk_ops": lambda a=a, b=b: vk_ops.bbox_overlaps(a, b),
+            },
             baseline="reference",
             params={"boxes": n},
         )
