@@ -37,7 +37,8 @@ $(STAMPS)/vk-ops: $(STAMPS)/torch $(OPS_SOURCES)
 	$(PY) -c 'import vk_ops, sys; info = vk_ops.build_info(); print("vk-ops", info["version"], "kernels loaded:", info["kernels_loaded"]); sys.exit(0 if info["kernels_loaded"] or not info["kernels"] else info["reason"])'
 	@touch $@
 
-$(STAMPS)/vk-det: $(STAMPS)/vk-core $(STAMPS)/vk-ops packages/vk-det/pyproject.toml
+# vk-ops is order-only: rebuilding its kernels does not reinstall vk-det.
+$(STAMPS)/vk-det: $(STAMPS)/vk-core packages/vk-det/pyproject.toml | $(STAMPS)/vk-ops
 	$(PIP) install --no-build-isolation -e "packages/vk-det[test]"
 	@touch $@
 
@@ -59,8 +60,14 @@ format: $(STAMPS)/torch
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: setup
-	$(PY) tests/benchmarks/run.py
+# MMEngine is measured beside vk in some benchmarks; it is installed without its dependency tree (which would
+# pull opencv-python and a torch of its own choosing), plus the few pure-Python packages it imports.
+$(STAMPS)/bench-deps: $(STAMPS)/torch
+	$(PIP) install --no-deps "mmengine==0.10.7" addict yapf termcolor
+	@touch $@
+
+bench: setup $(STAMPS)/bench-deps
+	$(PY) tests/benchmarks/run.py $(BENCH)
 
 wheels: setup
 	rm -rf dist && mkdir -p dist
