@@ -1,0 +1,96 @@
+"""The default scope: which package's registries a string ``type`` is looked up in first.
+
+It is explicit global state, set by the runner from ``cfg.default_scope`` or by ``DefaultScope.using(name)``.
+The API mirrors MMEngine's ``DefaultScope`` (``get_instance``, ``get_current_instance``,
+``overwrite_default_scope``) so that code written for MMEngine keeps working.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_lock = threading.RLock()
+_counter = itertools.count()
+
+
+class DefaultScope:
+    """A named holder of a scope name; the most recently created instance is the current one."""
+
+    # Insertion order matters: the last instance created is the current scope.
+    _instances: dict[str, DefaultScope] = {}
+
+    def __init__(self, name: str, scope_name: str):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"DefaultScope name must be a non-empty str, got {name!r}")
+        if not isinstance(scope_name, str) or not scope_name:
+            raise TypeError(f"DefaultScope scope_name must be a non-empty str such as 'vk_det', got {scope_name!r}")
+        self.instance_name = name
+        self._scope_name = scope_name
+
+    @property
+    def scope_name(self) -> str:
+        return self._scope_name
+
+    def __repr__(self) -> str:
+        return f"DefaultScope(name={self.instance_name!r}, scope_name={self._scope_name!r})"
+
+    @classmethod
+    def get_instance(cls, name: str, scope_name: str | None = None) -> DefaultScope:
+        """Return the instance called ``name``, creating it (and making it current) if it does not exist."""
+        with _lock:
+            instance = cls._instances.get(name)
+            if instance is None:
+                if scope_name is None:
+                    raise ValueError(f"DefaultScope {name!r} does not exist yet: pass scope_name to create it")
+                instance = cls(name, scope_name)
+                cls._instances[name] = instance
+            elif scope_name is not None and scope_name != instance.scope_name:
+                raise ValueError(
+                    f"DefaultScope {name!r} already exists with scope {instance.scope_name!r}, "
+                    f"cannot recreate it with scope {scope_name!r}"
+                )
+            return instance
+
+    @classmethod
+    def check_instance_created(cls, name: str) -> bool:
+        return name in cls._instances
+
+    @classmethod
+    def get_current_instance(cls) -> DefaultScope | None:
+        """The most recently created instance, or None when no default scope was ever set."""
+        with _lock:
+            if not cls._instances:
+                return None
+            return next(reversed(cls._instances.values()))
+
+    @classmethod
+    def current_scope_name(cls) -> str | None:
+        current = cls.get_current_instance()
+        return None if current is None else current.scope_name
+
+    @classmethod
+    @contextmanager
+    def overwrite_default_scope(cls, scope_name: str | None) -> Iterator[None]:
+        """Make ``scope_name`` the default scope inside the block; ``None`` changes nothing."""
+        if scope_name is None:
+            yield
+            return
+        name = f"overwrite-{next(_counter)}"
+        with _lock:
+            cls._instances[name] = cls(name, scope_name)
+        try:
+            yield
+        finally:
+            with _lock:
+                cls._instances.pop(name, None)
+
+    # The name DESIGN uses: ``with DefaultScope.using('vk_det'): ...``
+    using = overwrite_default_scope
+
+    @classmethod
+    def _reset_for_tests(cls) -> None:
+        with _lock:
+            cls._instances.clear()
