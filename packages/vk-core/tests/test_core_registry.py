@@ -424,3 +424,71 @@ def test_importing_the_registry_stays_cheap():
     code = "import sys, vk_core.registry; print('torch' in sys.modules, 'vk_core.model' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_split_scope_key_splits_the_first_scope_only():
+    assert Registry.split_scope_key("mmdet.ResNet") == ("mmdet", "ResNet")
+    assert Registry.split_scope_key("ResNet") == (None, "ResNet")
+    assert Registry.split_scope_key("a.b.C") == ("a", "b.C")
+
+
+def test_nested_switch_scope_and_registry_yields_each_asked_scope():
+    root, det, cls = make_tree()
+    custom = Registry("model", parent=root, scope="custompkg")
+    seen = []
+    with custom.switch_scope_and_registry(None) as r0:
+        seen.append(r0.scope)
+        with custom.switch_scope_and_registry("clspkg") as r1:
+            seen.append(r1.scope)
+            with r1.switch_scope_and_registry("detpkg") as r2:
+                seen.append(r2.scope)
+                with r2.switch_scope_and_registry("clspkg") as r3:
+                    seen.append(r3.scope)
+            with custom.switch_scope_and_registry(None) as r4:
+                seen.append(r4.scope)
+    assert seen == ["custompkg", "clspkg", "detpkg", "clspkg", "clspkg"]
+    with custom.switch_scope_and_registry(None) as r5:
+        assert r5 is custom
+
+
+def test_runner_build_function_uses_runner_type_and_from_cfg():
+    from vk_core.registry import build_runner_from_cfg
+
+    reg = Registry("runner", build_func=build_runner_from_cfg, scope="rr")
+
+    @reg.register_module()
+    class Runner:
+        def __init__(self, cfg):
+            self.cfg = cfg
+
+        @classmethod
+        def from_cfg(cls, cfg):
+            return cls(cfg)
+
+    @reg.register_module()
+    class MyRunner(Runner):
+        pass
+
+    assert type(reg.build(dict(a=1))) is Runner
+    built = reg.build(dict(runner_type="MyRunner", a=1))
+    assert type(built) is MyRunner and built.cfg["a"] == 1
+    with pytest.raises(KeyError, match="'MyRuner' is not registered.*Did you mean: 'MyRunner'"):
+        reg.build(dict(runner_type="MyRuner"))
+
+
+def test_manager_classes_are_built_through_get_instance():
+    class ManagerMixin:
+        instances = {}
+
+        @classmethod
+        def get_instance(cls, name, **kwargs):
+            return cls.instances.setdefault(name, cls(**kwargs))
+
+    class Vis(ManagerMixin):
+        def __init__(self, colour="red"):
+            self.colour = colour
+
+    reg = Registry("visualizer", scope="v")
+    reg.register_module(module=Vis)
+    a = reg.build(dict(type="Vis", name="vis", colour="blue"))
+    assert reg.build(dict(type="Vis", name="vis")) is a and a.colour == "blue"

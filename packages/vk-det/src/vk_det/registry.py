@@ -40,6 +40,7 @@ VISUALIZERS = Registry(
 )
 VISBACKENDS = Registry(_root.VISBACKENDS.name, parent=_root.VISBACKENDS, scope=_SCOPE)
 LOG_PROCESSORS = Registry(_root.LOG_PROCESSORS.name, parent=_root.LOG_PROCESSORS, scope=_SCOPE)
+STRATEGIES = Registry(_root.STRATEGIES.name, parent=_root.STRATEGIES, scope=_SCOPE)
 INFERENCERS = Registry(_root.INFERENCERS.name, parent=_root.INFERENCERS, scope=_SCOPE, locations=["vk_det.apis"])
 
 __all__ = [
@@ -65,4 +66,5 @@ __all__ = [
     "VISBACKENDS",
     "LOG_PROCESSORS",
     "INFERENCERS",
+    "STRATEGIES",
 ]

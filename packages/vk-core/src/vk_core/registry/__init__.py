@@ -4,7 +4,7 @@
 packages create children of the roots in ``<package>.registry`` with their own scope.
 """
 
-from .build_functions import build_from_cfg, build_model_from_cfg, build_scheduler_from_cfg
+from .build_functions import build_from_cfg, build_model_from_cfg, build_runner_from_cfg, build_scheduler_from_cfg
 from .default_scope import DefaultScope
 from .registry import SCOPE_ENTRY_POINT_GROUP, Registry, import_scope, scope_modules
 from .root import (
@@ -26,6 +26,7 @@ from .root import (
     ROOT_REGISTRIES,
     RUNNER_CONSTRUCTORS,
     RUNNERS,
+    STRATEGIES,
     TASK_UTILS,
     TRANSFORMS,
     VISBACKENDS,
@@ -53,6 +54,7 @@ __all__ = [
     "RUNNERS",
     "RUNNER_CONSTRUCTORS",
     "SCOPE_ENTRY_POINT_GROUP",
+    "STRATEGIES",
     "TASK_UTILS",
     "TRANSFORMS",
     "VISBACKENDS",
@@ -62,6 +64,7 @@ __all__ = [
     "Registry",
     "build_from_cfg",
     "build_model_from_cfg",
+    "build_runner_from_cfg",
     "build_scheduler_from_cfg",
     "import_scope",
     "scope_modules",

@@ -14,6 +14,11 @@ def _describe(cfg: Mapping) -> str:
     return f"type={cfg.get('type')!r}" if "type" in cfg else "without 'type'"
 
 
+def _is_managed(cls: type) -> bool:
+    """True for subclasses of a ``ManagerMixin`` (named, global instances created through ``get_instance``)."""
+    return any(base.__name__ == "ManagerMixin" for base in cls.__mro__[1:]) and hasattr(cls, "get_instance")
+
+
 def build_from_cfg(cfg: Mapping, registry: Registry, default_args: Mapping | None = None) -> Any:
     """Build the object ``cfg['type'](**rest)``; ``type`` is a registered name, a class or a callable.
 
@@ -54,6 +59,9 @@ def build_from_cfg(cfg: Mapping, registry: Registry, default_args: Mapping | Non
                 f"{type(obj_type).__name__}: {obj_type!r}"
             )
         try:
+            if inspect.isclass(obj_cls) and _is_managed(obj_cls):
+                # Global-instance classes (visualizers, loggers) are fetched or created by name, as MMEngine does.
+                return obj_cls.get_instance(**args)
             return obj_cls(**args)
         except Exception as exc:
             # Keep the exception type (callers catch it) but say which config entry failed.
@@ -119,3 +127,25 @@ def build_scheduler_from_cfg(cfg: Mapping, registry: Registry, default_args: Map
                 f"convert_to_iter_based=True cannot be honoured; remove it from the config"
             )
         return build_iter(**args)
+
+
+def build_runner_from_cfg(cfg: Mapping, registry: Registry) -> Any:
+    """RUNNERS' build function: ``runner_type`` (default ``'Runner'``) picks the class; it is built with ``from_cfg``.
+
+    The config's ``default_scope`` is the scope used to find the runner class.
+    """
+    if not isinstance(cfg, Mapping):
+        raise TypeError(f"a runner config must be a dict or Config, got {type(cfg).__name__}")
+    with registry.switch_scope_and_registry(cfg.get("default_scope")) as registry:
+        runner_type = cfg.get("runner_type", "Runner")
+        if isinstance(runner_type, str):
+            runner_cls = registry.get(runner_type)
+            if runner_cls is None:
+                raise KeyError(registry.missing_key_message(runner_type))
+        elif inspect.isclass(runner_type):
+            runner_cls = runner_type
+        else:
+            raise TypeError(f"runner_type must be a registered name or a class, got {runner_type!r}")
+        if not hasattr(runner_cls, "from_cfg"):
+            raise TypeError(f"runner class {runner_cls.__name__} has no from_cfg classmethod")
+        return runner_cls.from_cfg(cfg)

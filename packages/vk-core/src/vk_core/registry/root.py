@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-from .build_functions import build_model_from_cfg, build_scheduler_from_cfg
+from .build_functions import build_model_from_cfg, build_runner_from_cfg, build_scheduler_from_cfg
 from .registry import Registry
 
 _SCOPE = "vk_core"
 
-RUNNERS = Registry("runner", scope=_SCOPE, locations=["vk_core.runner"])
+RUNNERS = Registry("runner", build_func=build_runner_from_cfg, scope=_SCOPE, locations=["vk_core.runner"])
 RUNNER_CONSTRUCTORS = Registry("runner constructor", scope=_SCOPE, locations=["vk_core.runner"])
 LOOPS = Registry("loop", scope=_SCOPE, locations=["vk_core.runner"])
 HOOKS = Registry("hook", scope=_SCOPE, locations=["vk_core.hooks"])
@@ -42,6 +42,9 @@ LOG_PROCESSORS = Registry("log_processor", scope=_SCOPE, locations=["vk_core.log
 
 INFERENCERS = Registry("inferencer", scope=_SCOPE)
 
+# Training strategies (DDP, FSDP, ...), kept for MMEngine parity; the runner registers its strategies here.
+STRATEGIES = Registry("strategy", scope=_SCOPE, locations=["vk_core.runner"])
+
 ROOT_REGISTRIES: dict[str, Registry] = {
     "RUNNERS": RUNNERS,
     "RUNNER_CONSTRUCTORS": RUNNER_CONSTRUCTORS,
@@ -65,4 +68,5 @@ ROOT_REGISTRIES: dict[str, Registry] = {
     "VISBACKENDS": VISBACKENDS,
     "LOG_PROCESSORS": LOG_PROCESSORS,
     "INFERENCERS": INFERENCERS,
+    "STRATEGIES": STRATEGIES,
 }
