@@ -1,0 +1,27 @@
+"""Mask R-CNN (He et al., 2017). Also re-exports the other two-stage detectors for the package ``__init__``."""
+
+from __future__ import annotations
+
+from vk_det.registry import MODELS
+
+from .faster_rcnn import FasterRCNN
+from .two_stage import RPN, TwoStageDetector
+
+__all__ = ["RPN", "FasterRCNN", "MaskRCNN", "TwoStageDetector"]
+
+
+@MODELS.register_module()
+class MaskRCNN(TwoStageDetector):
+    def __init__(
+        self, backbone, rpn_head, roi_head, train_cfg, test_cfg, neck=None, data_preprocessor=None, init_cfg=None
+    ) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            rpn_head=rpn_head,
+            roi_head=roi_head,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg,
+        )
