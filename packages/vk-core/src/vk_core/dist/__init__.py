@@ -1,0 +1,53 @@
+"""Distributed helpers: process-group set-up, rank queries and collectives with single-process fallbacks."""
+
+from vk_core.dist.comm import (
+    all_gather,
+    all_gather_object,
+    all_reduce,
+    all_reduce_dict,
+    all_reduce_params,
+    broadcast,
+    broadcast_object_list,
+    collect_results,
+    gather,
+    gather_object,
+    get_data_device,
+    sync_random_seed,
+)
+from vk_core.dist.utils import (
+    barrier,
+    get_backend,
+    get_dist_info,
+    get_local_rank,
+    get_rank,
+    get_world_size,
+    init_dist,
+    is_distributed,
+    is_main_process,
+    master_only,
+)
+
+__all__ = [
+    "all_gather",
+    "all_gather_object",
+    "all_reduce",
+    "all_reduce_dict",
+    "all_reduce_params",
+    "barrier",
+    "broadcast",
+    "broadcast_object_list",
+    "collect_results",
+    "gather",
+    "gather_object",
+    "get_backend",
+    "get_data_device",
+    "get_dist_info",
+    "get_local_rank",
+    "get_rank",
+    "get_world_size",
+    "init_dist",
+    "is_distributed",
+    "is_main_process",
+    "master_only",
+    "sync_random_seed",
+]
