@@ -1,0 +1,20 @@
+"""Detection datasets and samplers, registered in vk_det's DATASETS / DATA_SAMPLERS on import."""
+
+from .base_det_dataset import BaseDetDataset
+from .coco import COCO_CLASSES, CocoDataset, CocoFormatError, load_coco_json, make_palette
+from .samplers import AspectRatioBatchSampler
+from .voc import VOC_CLASSES, VOCDataset, XMLDataset, parse_voc_xml
+
+__all__ = [
+    "COCO_CLASSES",
+    "VOC_CLASSES",
+    "AspectRatioBatchSampler",
+    "BaseDetDataset",
+    "CocoDataset",
+    "CocoFormatError",
+    "VOCDataset",
+    "XMLDataset",
+    "load_coco_json",
+    "make_palette",
+    "parse_voc_xml",
+]

@@ -1,0 +1,25 @@
+"""Detection transforms, registered in vk_det's TRANSFORMS on import.
+
+Names not defined here (LoadImageFromFile, Normalize, PhotoMetricDistortion, TestTimeAug, RandomApply, ...)
+resolve to vk_core's through the registry parent.
+"""
+
+from .formatting import PackDetInputs
+from .geometric import Expand, MinIoURandomCrop, Pad, RandomChoiceResize, RandomCrop, RandomFlip, RandomResize, Resize
+from .loading import LoadAnnotations, LoadImageFromNDArray
+from .transforms import FilterAnnotations
+
+__all__ = [
+    "Expand",
+    "FilterAnnotations",
+    "LoadAnnotations",
+    "LoadImageFromNDArray",
+    "MinIoURandomCrop",
+    "PackDetInputs",
+    "Pad",
+    "RandomChoiceResize",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomResize",
+    "Resize",
+]

@@ -1,0 +1,95 @@
+"""PackDetInputs: the last transform, producing the model's ``inputs`` tensor and a DetDataSample."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from vk_core.structures import InstanceData, PixelData
+from vk_core.transforms import BaseTransform
+
+from ..registry import TRANSFORMS
+from ..structures import BitmapMasks, DetDataSample, PolygonMasks
+
+_INSTANCE_KEYS = {"gt_bboxes": "bboxes", "gt_bboxes_labels": "labels", "gt_masks": "masks"}
+
+
+def _to_tensor(value):
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
+    return torch.as_tensor(value)
+
+
+@TRANSFORMS.register_module()
+class PackDetInputs(BaseTransform):
+    """Pack ``results`` into ``{'inputs': (C, H, W) uint8 tensor, 'data_samples': DetDataSample}``.
+
+    Boxes become a float32 (N, 4) tensor in ``gt_instances.bboxes``; instances with ``gt_ignore_flags`` go to
+    ``ignored_instances``; masks stay BitmapMasks/PolygonMasks; ``gt_seg_map`` becomes ``gt_sem_seg``.
+    """
+
+    def __init__(
+        self,
+        meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor", "flip", "flip_direction"),
+    ):
+        self.meta_keys = tuple(meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        packed = {}
+        if "img" in results:
+            img = results["img"]
+            if img.ndim == 2:
+                img = img[:, :, None]
+            # A C-contiguous HWC array permuted to CHW; contiguous() copies once, like upstream.
+            packed["inputs"] = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).contiguous()
+        sample = DetDataSample()
+        if "gt_bboxes" in results or "gt_bboxes_labels" in results or "gt_masks" in results:
+            n = _num_instances(results)
+            ignore = results.get("gt_ignore_flags")
+            ignore = np.zeros(n, bool) if ignore is None else np.asarray(ignore, bool)
+            if len(ignore) != n:
+                raise ValueError(
+                    f"gt_ignore_flags has {len(ignore)} entries for {n} instances ({results.get('img_path')})"
+                )
+            keep = np.flatnonzero(~ignore)
+            drop = np.flatnonzero(ignore)
+            gt, ignored = InstanceData(), InstanceData()
+            for key, name in _INSTANCE_KEYS.items():
+                if key not in results:
+                    continue
+                value = results[key]
+                if isinstance(value, (BitmapMasks, PolygonMasks)):
+                    setattr(gt, name, value[keep])
+                    setattr(ignored, name, value[drop])
+                else:
+                    t = _to_tensor(value)
+                    if key == "gt_bboxes":
+                        t = t.float().reshape(-1, 4)
+                    elif key == "gt_bboxes_labels":
+                        t = t.long()
+                    setattr(gt, name, t[torch.from_numpy(keep)])
+                    setattr(ignored, name, t[torch.from_numpy(drop)])
+            sample.gt_instances = gt
+            sample.ignored_instances = ignored
+        if "proposals" in results:
+            proposals = InstanceData(bboxes=_to_tensor(results["proposals"]).float().reshape(-1, 4))
+            if "proposals_scores" in results:
+                proposals.scores = _to_tensor(results["proposals_scores"]).float()
+            sample.proposals = proposals
+        if "gt_seg_map" in results:
+            seg = _to_tensor(np.ascontiguousarray(results["gt_seg_map"])).long()
+            sample.gt_sem_seg = PixelData(sem_seg=seg[None] if seg.ndim == 2 else seg)
+        sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
+        packed["data_samples"] = sample
+        return packed
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(meta_keys={self.meta_keys})"
+
+
+def _num_instances(results: dict) -> int:
+    for key in ("gt_bboxes", "gt_bboxes_labels", "gt_masks"):
+        if key in results:
+            return len(results[key])
+    return 0
