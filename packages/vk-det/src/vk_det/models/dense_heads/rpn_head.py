@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from vk_det.registry import MODELS
 
+from ..roi_heads.utils import batched_nms
 from .anchor_head import AnchorHead
 
 
@@ -132,7 +133,6 @@ class RPNHead(AnchorHead):
         return self._bbox_post_process(results=results, cfg=cfg, rescale=rescale, img_meta=img_meta)
 
     def _bbox_post_process(self, results, cfg, rescale: bool = False, with_nms: bool = True, img_meta=None):
-        import vk_ops
         from vk_core.structures import InstanceData
 
         if not with_nms:
@@ -152,7 +152,7 @@ class RPNHead(AnchorHead):
                 raise KeyError(
                     "RPNHead: test_cfg/rpn_proposal needs an 'nms' entry, e.g. dict(type='nms', iou_threshold=0.7)"
                 )
-            det_bboxes, keep = vk_ops.batched_nms(results.bboxes, results.scores, results.level_ids, dict(nms_cfg))
+            det_bboxes, keep = batched_nms(results.bboxes, results.scores, results.level_ids, dict(nms_cfg))
             results = results[keep]
             results.scores = det_bboxes[:, -1]
             results = results[: _cfg_get(cfg, "max_per_img", 1000)]
