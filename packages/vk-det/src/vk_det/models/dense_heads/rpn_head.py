@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+
 from vk_det.registry import MODELS
 
 from ..roi_heads.utils import batched_nms
@@ -103,19 +104,26 @@ class RPNHead(AnchorHead):
         reg_dim = int(getattr(self.bbox_coder, "encode_size", 4))
         mlvl_bbox_preds, mlvl_priors_kept, mlvl_scores, level_ids = [], [], [], []
         for level_idx, (cls_score, bbox_pred, priors) in enumerate(zip(cls_score_list, bbox_pred_list, mlvl_priors)):
-            if cls_score.shape[-2:] != bbox_pred.shape[-2:]:
+            if cls_score.dim() == 3:
+                # A raw (C, H, W) map: flatten and activate here.
+                bbox_pred = bbox_pred.permute(1, 2, 0).reshape(-1, reg_dim)
+                cls_score = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
+                if self.use_sigmoid_cls:
+                    cls_score = cls_score.sigmoid()
+                else:
+                    # Softmax RPN has (fg, bg) channels; keep the foreground column.
+                    cls_score = cls_score.softmax(-1)[:, :-1]
+            elif cls_score.dim() != 2:
                 raise ValueError(
-                    f"RPNHead: level {level_idx} scores {tuple(cls_score.shape)} and deltas "
-                    f"{tuple(bbox_pred.shape)} differ in spatial size"
+                    f"RPNHead: level {level_idx} scores must be a (C, H, W) map or (num_priors, C) activated "
+                    f"scores, got shape {tuple(cls_score.shape)}"
                 )
-            bbox_pred = bbox_pred.permute(1, 2, 0).reshape(-1, reg_dim)
-            cls_score = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
-            if self.use_sigmoid_cls:
-                scores = cls_score.sigmoid()
-            else:
-                # Softmax RPN has (fg, bg) channels; keep the foreground column.
-                scores = cls_score.softmax(-1)[:, :-1]
-            scores = scores.reshape(-1)
+            scores = cls_score.reshape(-1)
+            bbox_pred = bbox_pred.reshape(-1, reg_dim)
+            if scores.shape[0] != bbox_pred.shape[0]:
+                raise ValueError(
+                    f"RPNHead: level {level_idx} has {scores.shape[0]} scores but {bbox_pred.shape[0]} box deltas"
+                )
             priors = _box_tensor(priors)
             if 0 < nms_pre < scores.shape[0]:
                 scores, rank_inds = scores.topk(nms_pre)
