@@ -9,6 +9,7 @@ from vk_det.models import (  # noqa: F401  (imported for registration)
     layers,
     losses,
     necks,
+    roi_heads,
     task_modules,
 )
 from vk_det.models.backbones import *  # noqa: F403
@@ -17,4 +18,5 @@ from vk_det.models.dense_heads import *  # noqa: F403
 from vk_det.models.detectors import *  # noqa: F403
 from vk_det.models.losses import *  # noqa: F403
 from vk_det.models.necks import *  # noqa: F403
+from vk_det.models.roi_heads import *  # noqa: F403
 from vk_det.models.task_modules import *  # noqa: F403

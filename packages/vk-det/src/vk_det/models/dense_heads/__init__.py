@@ -6,5 +6,6 @@ from vk_det.models.dense_heads.atss_head import ATSSHead
 from vk_det.models.dense_heads.base_dense_head import BaseDenseHead
 from vk_det.models.dense_heads.fcos_head import FCOSHead
 from vk_det.models.dense_heads.retina_head import RetinaHead
+from vk_det.models.dense_heads.rpn_head import RPNHead
 
-__all__ = ["ATSSHead", "AnchorFreeHead", "AnchorHead", "BaseDenseHead", "FCOSHead", "RetinaHead"]
+__all__ = ["ATSSHead", "AnchorFreeHead", "AnchorHead", "BaseDenseHead", "FCOSHead", "RPNHead", "RetinaHead"]
