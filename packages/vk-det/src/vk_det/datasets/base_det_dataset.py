@@ -32,6 +32,21 @@ class BaseDetDataset(BaseDataset):
         prefix = self.img_prefix
         return osp.join(prefix, file_name) if prefix else file_name
 
+    def _fit_palette(self, classes) -> None:
+        """One palette colour per class: a subset of the default classes keeps their colours, other class
+        lists without a palette of the right length get a fixed pseudo-random one."""
+        palette = list(self._metainfo.get("palette") or [])
+        if len(palette) == len(classes):
+            return
+        default_classes = list(self.METAINFO.get("classes", ()))
+        default_palette = list(self.METAINFO.get("palette", ()))
+        if len(default_palette) == len(default_classes) and all(c in default_classes for c in classes):
+            self._metainfo["palette"] = [default_palette[default_classes.index(c)] for c in classes]
+        else:
+            from .coco import make_palette
+
+            self._metainfo["palette"] = make_palette(len(classes))
+
     def get_cat_ids(self, idx: int) -> list[int]:
         """Labels of the instances in image ``idx`` (ClassBalancedDataset uses it)."""
         return [inst["bbox_label"] for inst in self.get_data_info(idx)["instances"]]

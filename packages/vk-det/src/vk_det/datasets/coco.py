@@ -79,8 +79,7 @@ class CocoDataset(BaseDetDataset):
         if not classes:
             classes = tuple(c["name"] for c in coco["categories"])
             self._metainfo["classes"] = classes
-        if len(self._metainfo.get("palette", ())) < len(classes):
-            self._metainfo["palette"] = make_palette(len(classes))
+        self._fit_palette(classes)
         missing = [c for c in classes if c not in by_name]
         if missing:
             raise CocoFormatError(

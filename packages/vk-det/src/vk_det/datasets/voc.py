@@ -74,6 +74,7 @@ class XMLDataset(BaseDetDataset):
         classes = self.metainfo["classes"]
         if not classes:
             raise ValueError(f"{type(self).__name__} needs metainfo['classes'] (the VOC class names)")
+        self._fit_palette(classes)
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f"image id list not found: {self.ann_file}")
         with open(self.ann_file, encoding="utf-8") as f:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from vk_core.dataset import data_rng
 from vk_core.transforms import BaseTransform
 
 from ..registry import TRANSFORMS
@@ -63,9 +64,9 @@ class Resize(BaseTransform):
         self.interpolation = interpolation
 
     def _target(self, h: int, w: int, results: dict) -> tuple[int, int]:
-        scale = results.get("scale", self.scale)
+        scale = self.scale
         if scale is None:
-            sx, sy = results.get("scale_factor_in", self.scale_factor)
+            sx, sy = self.scale_factor
             if self.keep_ratio:
                 return rescale_size((w, h), float(sx))
             return int(w * sx + 0.5), int(h * sy + 0.5)
@@ -115,20 +116,20 @@ class RandomResize(BaseTransform):
         self.resize = resize_cls(scale=(1, 1), **resize_kwargs)
 
     def _random_scale(self) -> tuple[int, int]:
-        rng = np.random
+        rng = data_rng()
         if self.ratio_range is not None:
             lo, hi = self.ratio_range
-            ratio = rng.random_sample() * (hi - lo) + lo
+            ratio = rng.random() * (hi - lo) + lo
             return int(self.scale[0] * ratio), int(self.scale[1] * ratio)
         if isinstance(self.scale, (list, tuple)) and len(self.scale) == 2 and isinstance(self.scale[0], (list, tuple)):
             a, b = self.scale
-            long_edge = rng.randint(min(max(a), max(b)), max(max(a), max(b)) + 1)
-            short_edge = rng.randint(min(min(a), min(b)), max(min(a), min(b)) + 1)
+            long_edge = int(rng.integers(min(max(a), max(b)), max(max(a), max(b)) + 1))
+            short_edge = int(rng.integers(min(min(a), min(b)), max(min(a), min(b)) + 1))
             return long_edge, short_edge
         raise ValueError(f"RandomResize needs two (w, h) scales or ratio_range, got scale={self.scale!r}")
 
     def transform(self, results: dict) -> dict:
-        results["scale"] = self._random_scale()
+        self.resize.scale = self._random_scale()
         return self.resize.transform(results)
 
 
@@ -143,8 +144,8 @@ class RandomChoiceResize(BaseTransform):
         self.resize = Resize(scale=self.scales[0], **resize_kwargs)
 
     def transform(self, results: dict) -> dict:
-        idx = np.random.randint(len(self.scales))
-        results["scale"] = self.scales[idx]
+        idx = int(data_rng().integers(len(self.scales)))
+        self.resize.scale = self.scales[idx]
         results["scale_idx"] = idx
         return self.resize.transform(results)
 
@@ -173,10 +174,10 @@ class RandomFlip(BaseTransform):
         if isinstance(self.prob, (list, tuple)):
             options = [*self.direction, None]
             probs = [*self.prob, 1 - sum(self.prob)]
-            return options[np.random.choice(len(options), p=probs)]
-        if self.prob is None or np.random.random_sample() >= self.prob:
+            return options[data_rng().choice(len(options), p=probs)]
+        if self.prob is None or data_rng().random() >= self.prob:
             return None
-        return self.direction[np.random.randint(len(self.direction))]
+        return self.direction[int(data_rng().integers(len(self.direction)))]
 
     def transform(self, results: dict) -> dict:
         direction = results.get("flip_direction") if "flip" in results and results.get("flip") else None
@@ -290,23 +291,23 @@ class RandomCrop(BaseTransform):
             return min(self.crop_size[1], h), min(self.crop_size[0], w)
         if self.crop_type == "absolute_range":
             lo, hi = self.crop_size
-            ch = np.random.randint(min(h, lo), min(h, hi) + 1)
-            cw = np.random.randint(min(w, lo), min(w, hi) + 1)
+            ch = int(data_rng().integers(min(h, lo), min(h, hi) + 1))
+            cw = int(data_rng().integers(min(w, lo), min(w, hi) + 1))
             return ch, cw
         if self.crop_type == "relative":
             cw, ch = self.crop_size
             return int(h * ch + 0.5), int(w * cw + 0.5)
         cw, ch = self.crop_size
-        ch = ch + np.random.rand() * (1 - ch)
-        cw = cw + np.random.rand() * (1 - cw)
+        ch = ch + data_rng().random() * (1 - ch)
+        cw = cw + data_rng().random() * (1 - cw)
         return int(h * ch + 0.5), int(w * cw + 0.5)
 
     def transform(self, results: dict) -> dict | None:
         img = results["img"]
         h, w = img.shape[:2]
         ch, cw = self._crop_hw(h, w)
-        y0 = np.random.randint(0, max(h - ch, 0) + 1)
-        x0 = np.random.randint(0, max(w - cw, 0) + 1)
+        y0 = int(data_rng().integers(0, max(h - ch, 0) + 1))
+        x0 = int(data_rng().integers(0, max(w - cw, 0) + 1))
         return crop_results(
             results, (x0, y0, x0 + cw, y0 + ch), self.allow_negative_crop, self.recompute_bbox, self.bbox_clip_border
         )
@@ -351,15 +352,15 @@ class Expand(BaseTransform):
         self.prob = prob
 
     def transform(self, results: dict) -> dict:
-        if np.random.rand() > self.prob:
+        if data_rng().random() > self.prob:
             return results
         img = results["img"]
         h, w, c = img.shape
-        ratio = np.random.uniform(self.min_ratio, self.max_ratio)
+        ratio = data_rng().uniform(self.min_ratio, self.max_ratio)
         eh, ew = int(h * ratio), int(w * ratio)
         canvas = np.full((eh, ew, c), self.mean, dtype=img.dtype)
-        left = int(np.random.uniform(0, ew - w))
-        top = int(np.random.uniform(0, eh - h))
+        left = int(data_rng().uniform(0, ew - w))
+        top = int(data_rng().uniform(0, eh - h))
         canvas[top : top + h, left : left + w] = img
         results["img"] = canvas
         results["img_shape"] = canvas.shape[:2]
@@ -397,15 +398,15 @@ class MinIoURandomCrop(BaseTransform):
         if boxes is None or len(boxes) == 0:
             return results
         while True:
-            mode = self.sample_mode[np.random.randint(len(self.sample_mode))]
+            mode = self.sample_mode[int(data_rng().integers(len(self.sample_mode)))]
             if mode == 1:
                 return results
             for _ in range(50):
-                nw = np.random.uniform(self.min_crop_size * w, w)
-                nh = np.random.uniform(self.min_crop_size * h, h)
+                nw = data_rng().uniform(self.min_crop_size * w, w)
+                nh = data_rng().uniform(self.min_crop_size * h, h)
                 if nh / nw < 0.5 or nh / nw > 2:
                     continue
-                left, top = np.random.uniform(w - nw), np.random.uniform(h - nh)
+                left, top = data_rng().uniform(0, w - nw), data_rng().uniform(0, h - nh)
                 patch = np.array([int(left), int(top), int(left + nw), int(top + nh)])
                 if patch[2] == patch[0] or patch[3] == patch[1]:
                     continue
