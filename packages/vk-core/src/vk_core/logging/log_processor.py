@@ -137,6 +137,9 @@ class LogProcessor:
             raise ValueError(f"LogProcessor: mode must be 'train', 'val' or 'test', got {mode!r}")
         hub = runner.message_hub
         tag = self._collect(hub.log_scalars, mode, batch_idx, "mean", self.window_size)
+        if mode != "train":
+            # metrics of the previous evaluation share the prefix; an iteration line shows timings only
+            tag = {k: v for k, v in tag.items() if k in _TIME_KEYS}
         parts = [self._prefix(runner, batch_idx, mode)]
         ordered = []
         lr_names = [k for k in tag if k.split("/")[-1].endswith("lr")]

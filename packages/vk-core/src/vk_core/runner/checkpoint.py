@@ -100,7 +100,45 @@ def get_rng_state() -> dict:
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = list(torch.cuda.get_rng_state_all())
+    data_state = _data_rng_state()
+    if data_state is not None:
+        state["data"] = data_state
     return state
+
+
+def _data_rng_state():
+    """The state of vk's shared data-augmentation generator, with its big ints as strings."""
+    try:
+        from vk_core.dataset.rng import data_rng
+    except ImportError:
+        return None
+    bit_state = data_rng().bit_generator.state
+
+    def encode(obj):
+        if isinstance(obj, dict):
+            return {k: encode(v) for k, v in obj.items()}
+        if isinstance(obj, int) and not isinstance(obj, bool):
+            return {"__int__": str(obj)}
+        if isinstance(obj, np.ndarray):
+            return {"__array__": obj.tolist(), "dtype": str(obj.dtype)}
+        return obj
+
+    return encode(bit_state)
+
+
+def _set_data_rng_state(state) -> None:
+    from vk_core.dataset.rng import data_rng
+
+    def decode(obj):
+        if isinstance(obj, dict) and "__int__" in obj:
+            return int(obj["__int__"])
+        if isinstance(obj, dict) and "__array__" in obj:
+            return np.asarray(obj["__array__"], dtype=obj["dtype"])
+        if isinstance(obj, dict):
+            return {k: decode(v) for k, v in obj.items()}
+        return obj
+
+    data_rng().bit_generator.state = decode(state)
 
 
 def set_rng_state(state: dict) -> None:
@@ -113,6 +151,8 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(state["cuda"])
+    if "data" in state:
+        _set_data_rng_state(state["data"])
 
 
 # ---- saving -----------------------------------------------------------------------------------------------------
