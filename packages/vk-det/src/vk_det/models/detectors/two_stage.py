@@ -7,8 +7,11 @@ import warnings
 
 import torch
 from torch import Tensor
+
 from vk_det.registry import MODELS
 
+from .. import roi_heads  # noqa: F401  (registers the RoI heads the configs name)
+from ..dense_heads.rpn_head import RPNHead  # noqa: F401  (registers RPNHead)
 from .base import BaseDetector
 from .single_stage import SingleStageDetector
 
