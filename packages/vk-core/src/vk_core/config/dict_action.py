@@ -59,7 +59,8 @@ class _Parser:
     def parse_top(self) -> Any:
         items, trailing_comma = self.parse_items(end=None)
         if self.pos != len(self.text):
-            raise self.fail(f"unexpected {self.text[self.pos]!r}")
+            char = self.text[self.pos]
+            raise self.fail(f"{char!r} closes nothing" if char in "])" else f"unexpected {char!r}")
         if len(items) == 1 and not trailing_comma:
             return items[0]
         return items

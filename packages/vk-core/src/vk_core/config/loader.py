@@ -321,9 +321,9 @@ class Loader:
             text = _ENV_RE.sub(env, text)
         for match in _UNKNOWN_VAR_RE.finditer(text):
             var = match.group(1)
-            if var.startswith("_base_."):
-                continue
             known = ["fileDirname", "fileBasename", "fileBasenameNoExtension", "fileExtname"]
+            if var.startswith(("_base_.", "$")) or var in known:
+                continue
             raise ConfigError(
                 f"{_where(shown, _line_of(text, match.start()))}: unknown variable {{{{{var}}}}}"
                 f"{close_matches_hint(var, known)} Known: {', '.join('{{' + k + '}}' for k in known)}, "

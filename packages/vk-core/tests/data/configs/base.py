@@ -1,0 +1,2 @@
+item1 = "a"
+item2 = dict(item3="b")

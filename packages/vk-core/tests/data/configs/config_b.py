@@ -1,0 +1,3 @@
+_base_ = "./config_a.py"
+c = (1, 2)
+d = "string"

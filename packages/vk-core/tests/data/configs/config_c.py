@@ -1,0 +1,3 @@
+_base_ = "./config_a.py"
+b = dict(b2=1)
+c = (1, 2)
