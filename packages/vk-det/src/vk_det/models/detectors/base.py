@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from vk_det.models._compat import BaseModel
+from collections.abc import Mapping
+
+from vk_det.models._compat import MODELS, BaseModel
 from vk_det.models.utils import samplelist_boxtype2tensor
 
 _MODES = ("loss", "predict", "tensor")
@@ -13,6 +15,9 @@ class BaseDetector(BaseModel):
     ``pred_instances``, 'tensor' -> raw head outputs."""
 
     def __init__(self, data_preprocessor=None, init_cfg=None):
+        if isinstance(data_preprocessor, Mapping):
+            # Built from the vk_det registry so DetDataPreprocessor resolves whatever the current default scope.
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
 
     @property
