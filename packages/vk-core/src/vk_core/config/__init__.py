@@ -10,6 +10,7 @@ from .config_dict import ConfigDict
 from .dict_action import DictAction, OptionParseError, parse_option, parse_value
 from .errors import ConfigError, ConfigSyntaxError
 from .loader import package_config_path
+from .locate import find_config, shipped_config_dirs
 from .render import RenderError
 
 
@@ -31,9 +32,11 @@ __all__ = [
     "DictAction",
     "OptionParseError",
     "RenderError",
+    "find_config",
     "import_custom",
     "package_config_path",
     "parse_option",
     "parse_value",
     "read_base",
+    "shipped_config_dirs",
 ]
