@@ -234,7 +234,7 @@ class Runner:
     @classmethod
     def from_cfg(cls, cfg) -> Runner:
         """Builds a runner from a Config (or dict); config keys nothing consumes are reported."""
-        if not isinstance(cfg, Mapping):
+        if not (isinstance(cfg, Mapping) or (hasattr(cfg, "keys") and hasattr(cfg, "get"))):
             raise TypeError(f"Runner.from_cfg: cfg must be a Config or dict, got {type(cfg).__name__}")
         cfg = copy.deepcopy(cfg)
         report_unused_keys(cfg)
