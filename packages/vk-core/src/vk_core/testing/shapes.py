@@ -51,17 +51,16 @@ def _texture(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     """A muted, low-saturation background: smooth blotches plus stripes plus fine grain (uint8 BGR)."""
     base = rng.uniform(80, 170, size=3)
     base = base.mean() + (base - base.mean()) * 0.3  # keep the background greyish so saturated shapes stand out
-    # Mostly luminance variation with a little chroma, so the texture never looks like a saturated shape.
-    coarse = rng.normal(0, 1, size=(max(2, h // 40), max(2, w // 40), 1)) * 20 + rng.normal(0, 5, size=(1, 1, 3))
-    blotches = cv2.resize(coarse.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    # Luminance-only variation (one channel, cheap); the slight tint comes from ``base`` and the chroma blotches.
+    coarse = rng.normal(0, 20, size=(max(2, h // 40), max(2, w // 40))).astype(np.float32)
+    lum = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
     theta, freq = rng.uniform(0, np.pi), rng.uniform(0.05, 0.25)
     phase = np.add.outer(np.arange(h, dtype=np.float32) * np.sin(theta), np.arange(w, dtype=np.float32) * np.cos(theta))
-    stripes = (np.sin(phase * freq) * rng.uniform(6, 16))[..., None]
-    grain = rng.standard_normal(size=(h, w, 3), dtype=np.float32) * 5
-    blotches += stripes
-    blotches += grain
-    blotches += base.astype(np.float32)
-    return np.clip(blotches, 0, 255).astype(np.uint8)
+    lum += np.sin(phase * freq) * np.float32(rng.uniform(6, 16))
+    lum += rng.standard_normal(size=(h, w), dtype=np.float32) * 5
+    chroma = rng.normal(0, 5, size=3)
+    channels = [np.clip(lum + np.float32(base[c] + chroma[c]), 0, 255).astype(np.uint8) for c in range(3)]
+    return cv2.merge(channels)
 
 
 def _shape_colour(rng: np.random.Generator) -> np.ndarray:
@@ -119,18 +118,25 @@ def _draw_scene(rng: np.random.Generator, w: int, h: int, min_shapes: int, max_s
 
 
 def _instance_annotation(mask: np.ndarray) -> tuple[list[list[float]], list[float], int] | None:
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None
+    x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    # Contours traced on the mask upsampled 2x run a quarter pixel inside the pixel edges, so COCO's rasteriser
+    # (pixel centres inside the polygon) gives back exactly the drawn pixels; tracing at 1x would lose half of
+    # every boundary pixel.
+    crop = np.pad(mask[y0:y1, x0:x1], 1)
+    up = np.repeat(np.repeat(crop, 2, axis=0), 2, axis=1)
+    contours, _ = cv2.findContours(up, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     polygons = []
     for c in contours:
         if len(c) >= 3:
-            # Contour points are pixel indices; +0.5 puts them on pixel centres in COCO's continuous coordinates.
-            polygons.append((c.reshape(-1, 2).astype(np.float64) + 0.5).round(2).flatten().tolist())
+            pts = (c.reshape(-1, 2).astype(np.float64) + 0.5) / 2 + (x0 - 1, y0 - 1)
+            polygons.append(pts.round(2).flatten().tolist())
     if not polygons:
         return None
-    ys, xs = np.nonzero(mask)
-    x0, y0 = int(xs.min()), int(ys.min())
-    bbox = [float(x0), float(y0), float(xs.max() - x0 + 1), float(ys.max() - y0 + 1)]
-    return polygons, bbox, int(mask.sum())
+    bbox = [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
+    return polygons, bbox, int(len(xs))
 
 
 def _split_counts(num_images: int | None, splits: dict[str, int] | None) -> dict[str, int]:
