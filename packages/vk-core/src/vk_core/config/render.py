@@ -87,12 +87,27 @@ class _Imports:
         return name
 
 
+def escape_text(text: str) -> str:
+    """Protect a string value from the loader's text substitutions, so that it reloads unchanged.
+
+    ``${`` becomes ``$${`` (the interpolation escape); ``{{`` is written with an escaped second brace by the
+    callers (``\\x7b`` in Python and YAML, ``\\u007b`` in JSON), so no ``{{...}}`` variable is seen.
+    """
+    return text.replace("${", "$${") if "${" in text else text
+
+
 def _float_text(value: float) -> str:
     if math.isinf(value):
         return "float('inf')" if value > 0 else "float('-inf')"
     if math.isnan(value):
         return "float('nan')"
     return repr(value)
+
+
+def _py_str(value: str, interpolated: bool = True) -> str:
+    text = repr(escape_text(value) if interpolated else value)
+    # repr never writes a backslash escape for "{", so "{{" in its output is two literal braces.
+    return text.replace("{{", "{\\x7b") if "{{" in text else text
 
 
 class _PyRenderer:
@@ -103,7 +118,7 @@ class _PyRenderer:
         if value is None or value is True or value is False:
             return repr(value)
         if isinstance(value, str):
-            return repr(value)
+            return _py_str(value)
         if isinstance(value, bool):
             return repr(bool(value))
         if isinstance(value, int):
@@ -138,7 +153,9 @@ class _PyRenderer:
         )
 
     def key_text(self, key: Any, path: tuple) -> str:
-        if isinstance(key, (str, int, float, bool)) or key is None:
+        if isinstance(key, str):
+            return _py_str(key, interpolated=False)
+        if isinstance(key, (int, float, bool)) or key is None:
             return repr(key)
         if isinstance(key, tuple):
             return self.inline(key, path)
@@ -206,10 +223,24 @@ def _check_data(value: Any, path: tuple, fmt: str) -> None:
     )
 
 
+def _escape_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape_text(value)
+    if isinstance(value, dict):
+        return {k: _escape_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape_values(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_escape_values(v) for v in value)
+    return value
+
+
 def to_json_text(cfg: dict) -> str:
     """JSON text (tuples become lists: JSON has no tuple)."""
     _check_data(cfg, (), "JSON")
-    return json.dumps(to_plain(cfg), indent=4, ensure_ascii=False) + "\n"
+    text = json.dumps(_escape_values(to_plain(cfg)), indent=4, ensure_ascii=False) + "\n"
+    # With indent, "{{" can only occur inside strings.
+    return text.replace("{{", "{\\u007b")
 
 
 def _yaml():
@@ -235,6 +266,11 @@ def yaml_dumper_loader():
         class Loader(base_loader):
             pass
 
+        def represent_str(dumper, data):
+            # Strings with "{{" are double-quoted so that the brace can be escaped after dumping.
+            style = '"' if "{{" in data else None
+            return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
         def represent_tuple(dumper, data):
             return dumper.represent_sequence("tag:yaml.org,2002:python/tuple", data, flow_style=True)
 
@@ -242,6 +278,7 @@ def yaml_dumper_loader():
             return tuple(loader.construct_sequence(node, deep=True))
 
         Dumper.add_representer(tuple, represent_tuple)
+        Dumper.add_representer(str, represent_str)
         Loader.add_constructor("tag:yaml.org,2002:python/tuple", construct_tuple)
         _yaml_classes = (Dumper, Loader)
     return _yaml_classes
@@ -250,4 +287,8 @@ def yaml_dumper_loader():
 def to_yaml_text(cfg: dict) -> str:
     _check_data(cfg, (), "YAML")
     dumper, _ = yaml_dumper_loader()
-    return _yaml().dump(to_plain(cfg), Dumper=dumper, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    text = _yaml().dump(
+        _escape_values(to_plain(cfg)), Dumper=dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+    # Only double-quoted scalars hold "{{" (see represent_str), where \x7b is a valid escape.
+    return text.replace("{{", "{\\x7b")
