@@ -142,7 +142,11 @@ class Visualizer(ManagerMixin):
         import cv2
 
         self._require_image("draw_bboxes")
-        boxes = _to_numpy(bboxes).reshape(-1, 4) if _to_numpy(bboxes).size else np.zeros((0, 4))
+        boxes = _to_numpy(bboxes)
+        if boxes.ndim == 1 and boxes.size == 4:
+            boxes = boxes[None]
+        if boxes.size == 0:
+            boxes = np.zeros((0, 4))
         if boxes.ndim != 2 or boxes.shape[1] != 4:
             raise ValueError(f"draw_bboxes: expected (N, 4) boxes, got shape {boxes.shape}")
         if (boxes[:, 2] < boxes[:, 0]).any() or (boxes[:, 3] < boxes[:, 1]).any():
