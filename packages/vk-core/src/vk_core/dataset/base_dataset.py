@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import gc
 import os.path as osp
 import pickle
 import warnings
@@ -138,8 +137,8 @@ class BaseDataset(Dataset):
             self.data_list = self._subset_list(self.data_list, self._indices)
         if self.serialize_data:
             self.data_bytes, self.data_address = self._serialize(self.data_list)
+            # Plain dicts hold no reference cycles: dropping the list frees it now, no gc.collect() needed.
             self.data_list = []
-            gc.collect()
         self._fully_initialized = True
 
     def load_data_list(self) -> list[dict]:
@@ -171,7 +170,8 @@ class BaseDataset(Dataset):
             try:
                 info = self.parse_data_info(raw)
             except (KeyError, TypeError, ValueError) as exc:
-                raise type(exc)(f"annotation file {self.ann_file}: data_list[{i}]: {exc}") from exc
+                detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # KeyError str() adds quotes
+                raise type(exc)(f"annotation file {self.ann_file}: data_list[{i}]: {detail}") from exc
             if isinstance(info, dict):
                 data_list.append(info)
             elif isinstance(info, list) and all(isinstance(x, dict) for x in info):
