@@ -65,6 +65,7 @@ def load(info: dict, torch_version: str = torch.__version__) -> tuple[bool, str]
             f"load ({exc}); {REBUILD_HINT}"
         ) from exc
     importlib.import_module("vk_ops._fake")
+    importlib.import_module("vk_ops._autograd")
     return True, ""
 
 

@@ -1,0 +1,155 @@
+// CPU kernels of the sigmoid and softmax focal losses (unreduced) and their input gradients, MMCV formulas.
+//
+// Target convention: target[n] in [0, C) is the class of row n; any other value (e.g. C for background in
+// the sigmoid loss, -1 for "ignore" in the softmax loss) marks no positive class. The optional per-class
+// weight (C,) scales row n by weight[target[n]] when target[n] is a class, and by 1 otherwise.
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <optional>
+#include <vector>
+
+#include "common/geometry.h"
+
+namespace vk_ops {
+namespace {
+
+void check_focal(const char* op, const at::Tensor& input, const at::Tensor& target,
+                 const std::optional<at::Tensor>& weight) {
+  TORCH_CHECK(input.dim() == 2, op, ": input must have shape (N, C), got ", input.sizes());
+  TORCH_CHECK(target.dim() == 1 && target.size(0) == input.size(0), op, ": target must have shape (", input.size(0),
+              ",), got ", target.sizes());
+  TORCH_CHECK(target.scalar_type() == at::kLong, op, ": target must be int64 class indices, got ",
+              target.scalar_type());
+  if (weight.has_value()) {
+    TORCH_CHECK(weight->dim() == 1 && weight->size(0) == input.size(1), op, ": weight must have shape (",
+                input.size(1), ",), got ", weight->sizes());
+  }
+}
+
+// Per-row weight as the accumulation type, 1 where the target is not a class.
+template <typename A>
+std::vector<A> row_weights(const at::Tensor& target, const std::optional<at::Tensor>& weight, int64_t classes) {
+  const int64_t n = target.size(0);
+  std::vector<A> w(n, A(1));
+  if (!weight.has_value()) return w;
+  const auto wt = weight->to(at::CppTypeToScalarType<A>::value).contiguous();
+  const A* pw = wt.template data_ptr<A>();
+  const int64_t* t = target.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    if (t[i] >= 0 && t[i] < classes) w[i] = pw[t[i]];
+  }
+  return w;
+}
+
+template <bool kGrad>
+at::Tensor sigmoid_focal_impl(const at::Tensor& input_, const at::Tensor& target_,
+                              const std::optional<at::Tensor>& weight, double gamma, double alpha) {
+  check_focal(kGrad ? "sigmoid_focal_loss_backward" : "sigmoid_focal_loss", input_, target_, weight);
+  const auto input = input_.contiguous();
+  const auto target = target_.contiguous();
+  auto out = at::empty_like(input);
+  const int64_t rows = input.size(0), classes = input.size(1);
+  if (out.numel() == 0) return out;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "sigmoid_focal_cpu", [&] {
+    using A = at::opmath_type<scalar_t>;
+    const auto w = row_weights<A>(target, weight, classes);
+    const scalar_t* x = input.data_ptr<scalar_t>();
+    const int64_t* t = target.data_ptr<int64_t>();
+    scalar_t* o = out.data_ptr<scalar_t>();
+    const A g = A(gamma), a = A(alpha);
+    at::parallel_for(0, rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(classes, 1)), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        for (int64_t c = 0; c < classes; ++c) {
+          const A v = A(x[i * classes + c]);
+          const bool pos = t[i] == c;
+          const A r = kGrad ? sigmoid_focal_grad(v, pos, g, a) : sigmoid_focal_value(v, pos, g, a);
+          o[i * classes + c] = scalar_t(r * w[i]);
+        }
+      }
+    });
+  });
+  return out;
+}
+
+at::Tensor sigmoid_focal_loss_cpu(const at::Tensor& input, const at::Tensor& target,
+                                  const std::optional<at::Tensor>& weight, double gamma, double alpha) {
+  return sigmoid_focal_impl<false>(input, target, weight, gamma, alpha);
+}
+
+at::Tensor sigmoid_focal_loss_backward_cpu(const at::Tensor& input, const at::Tensor& target,
+                                           const std::optional<at::Tensor>& weight, double gamma, double alpha) {
+  return sigmoid_focal_impl<true>(input, target, weight, gamma, alpha);
+}
+
+// Softmax focal loss: loss_n = -alpha (1 - p_t)^gamma log(p_t) with p = softmax(input_n); the gradient row is
+// alpha (gamma (1 - p_t)^(gamma - 1) p_t log(p_t) - (1 - p_t)^gamma) (onehot_t - p).
+template <bool kGrad>
+at::Tensor softmax_focal_impl(const at::Tensor& input_, const at::Tensor& target_,
+                              const std::optional<at::Tensor>& weight, double gamma, double alpha) {
+  check_focal(kGrad ? "softmax_focal_loss_backward" : "softmax_focal_loss", input_, target_, weight);
+  const auto input = input_.contiguous();
+  const auto target = target_.contiguous();
+  const int64_t rows = input.size(0), classes = input.size(1);
+  auto out = kGrad ? at::zeros_like(input) : at::zeros({rows}, input.options());
+  if (rows == 0 || classes == 0) return out;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "softmax_focal_cpu", [&] {
+    using A = at::opmath_type<scalar_t>;
+    const auto w = row_weights<A>(target, weight, classes);
+    const scalar_t* x = input.data_ptr<scalar_t>();
+    const int64_t* t = target.data_ptr<int64_t>();
+    scalar_t* o = out.data_ptr<scalar_t>();
+    const A g = A(gamma), a = A(alpha);
+    at::parallel_for(0, rows, std::max<int64_t>(1, 8192 / classes), [&](int64_t b, int64_t e) {
+      std::vector<A> p(classes);
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t label = t[i];
+        if (label < 0 || label >= classes) continue;  // ignored row: zero loss and gradient
+        const scalar_t* xi = x + i * classes;
+        A mx = A(xi[0]);
+        for (int64_t c = 1; c < classes; ++c) mx = vk_max(mx, A(xi[c]));
+        A sum = A(0);
+        for (int64_t c = 0; c < classes; ++c) {
+          p[c] = exp(A(xi[c]) - mx);
+          sum += p[c];
+        }
+        for (int64_t c = 0; c < classes; ++c) p[c] /= sum;
+        const A pt = p[label];
+        if (!kGrad) {
+          o[i] = scalar_t(-a * pow(A(1) - pt, g) * log(flt_min_clamp(pt)) * w[i]);
+          continue;
+        }
+        const A buff =
+            a * (-pow(A(1) - pt, g) + g * pow(A(1) - pt, g - A(1)) * pt * log(flt_min_clamp(pt))) * w[i];
+        for (int64_t c = 0; c < classes; ++c) {
+          o[i * classes + c] = scalar_t(buff * (A(c == label ? 1 : 0) - p[c]));
+        }
+      }
+    });
+  });
+  return out;
+}
+
+at::Tensor softmax_focal_loss_cpu(const at::Tensor& input, const at::Tensor& target,
+                                  const std::optional<at::Tensor>& weight, double gamma, double alpha) {
+  return softmax_focal_impl<false>(input, target, weight, gamma, alpha);
+}
+
+at::Tensor softmax_focal_loss_backward_cpu(const at::Tensor& input, const at::Tensor& target,
+                                           const std::optional<at::Tensor>& weight, double gamma, double alpha) {
+  return softmax_focal_impl<true>(input, target, weight, gamma, alpha);
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(vk_ops, CPU, m) {
+  m.impl("sigmoid_focal_loss", &sigmoid_focal_loss_cpu);
+  m.impl("sigmoid_focal_loss_backward", &sigmoid_focal_loss_backward_cpu);
+  m.impl("softmax_focal_loss", &softmax_focal_loss_cpu);
+  m.impl("softmax_focal_loss_backward", &softmax_focal_loss_backward_cpu);
+}
+
+}  // namespace vk_ops

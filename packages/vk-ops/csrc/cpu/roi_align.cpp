@@ -1,0 +1,213 @@
+// CPU kernels of vk_ops::roi_align and its backward (MMCV semantics, avg and max pooling).
+//
+// Forward: parallel over RoIs; the bilinear coefficients of a RoI's sample points are computed once and reused
+// for every channel. Backward: parallel over channels, so that no two threads ever add into the same plane.
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <vector>
+
+#include "common/geometry.h"
+
+namespace vk_ops {
+namespace {
+
+struct SamplePoint {
+  double y, x;
+};
+
+void check_rois(const char* op, const at::Tensor& input, const at::Tensor& rois) {
+  TORCH_CHECK(input.dim() == 4, op, ": input must have shape (N, C, H, W), got ", input.sizes());
+  TORCH_CHECK(rois.dim() == 2 && rois.size(1) == 5, op, ": rois must have shape (K, 5) = (batch index, x1, y1, x2, y2), got ",
+              rois.sizes());
+  TORCH_CHECK(input.scalar_type() == rois.scalar_type(), op, ": input is ", input.scalar_type(), " but rois are ",
+              rois.scalar_type());
+}
+
+template <typename T>
+void check_geometry(const RoiAlignGeometry<T>& g, int64_t n, int64_t batch) {
+  TORCH_CHECK(g.batch >= 0 && g.batch < batch, "roi_align: rois[", n, ", 0] = ", g.batch,
+              " is not a batch index of the input (batch size ", batch, ")");
+  TORCH_CHECK(!g.negative, "roi_align: rois[", n, "] has a negative width or height (aligned=True needs x2 >= x1 and y2 >= y1)");
+}
+
+// Coefficients of every sample of one RoI, ordered (ph, pw, iy, ix).
+template <typename A>
+void precompute(const RoiAlignGeometry<A>& g, int64_t ph_n, int64_t pw_n, int64_t height, int64_t width,
+                std::vector<BilinearSample<A>>& out) {
+  out.resize(ph_n * pw_n * g.grid_h * g.grid_w);
+  size_t k = 0;
+  for (int64_t ph = 0; ph < ph_n; ++ph) {
+    for (int64_t pw = 0; pw < pw_n; ++pw) {
+      for (int64_t iy = 0; iy < g.grid_h; ++iy) {
+        const A y = roi_sample_y(g, ph, iy);
+        for (int64_t ix = 0; ix < g.grid_w; ++ix) {
+          bilinear_coeffs(height, width, y, roi_sample_x(g, pw, ix), out[k++]);
+        }
+      }
+    }
+  }
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> roi_align_cpu(const at::Tensor& input_, const at::Tensor& rois_,
+                                                             int64_t pooled_h, int64_t pooled_w,
+                                                             double spatial_scale, int64_t sampling_ratio,
+                                                             int64_t pool_mode, bool aligned) {
+  check_rois("roi_align", input_, rois_);
+  TORCH_CHECK(pooled_h > 0 && pooled_w > 0, "roi_align: output_size must be positive, got (", pooled_h, ", ",
+              pooled_w, ")");
+  TORCH_CHECK(pool_mode == 0 || pool_mode == 1, "roi_align: pool_mode must be 0 (max) or 1 (avg), got ", pool_mode);
+  const auto input = input_.contiguous();
+  const auto rois = rois_.contiguous();
+  const int64_t num = rois.size(0), batch = input.size(0), channels = input.size(1);
+  const int64_t height = input.size(2), width = input.size(3);
+  auto output = at::zeros({num, channels, pooled_h, pooled_w}, input.options());
+  const bool is_max = pool_mode == 0;
+  auto argmax_y = is_max ? at::full({num, channels, pooled_h, pooled_w}, -1, input.options()) : at::empty({0}, input.options());
+  auto argmax_x = is_max ? at::full({num, channels, pooled_h, pooled_w}, -1, input.options()) : at::empty({0}, input.options());
+  if (num == 0 || channels == 0) return {output, argmax_y, argmax_x};
+
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "roi_align_cpu", [&] {
+    using A = at::opmath_type<scalar_t>;
+    const scalar_t* in = input.data_ptr<scalar_t>();
+    const scalar_t* r = rois.data_ptr<scalar_t>();
+    scalar_t* out = output.data_ptr<scalar_t>();
+    scalar_t* ay = is_max ? argmax_y.data_ptr<scalar_t>() : nullptr;
+    scalar_t* ax = is_max ? argmax_x.data_ptr<scalar_t>() : nullptr;
+    const A scale = A(spatial_scale);
+    std::vector<RoiAlignGeometry<A>> geo(num);
+    for (int64_t n = 0; n < num; ++n) {
+      A roi[5];
+      for (int k = 0; k < 5; ++k) roi[k] = A(r[n * 5 + k]);
+      geo[n] = roi_align_geometry(roi, scale, pooled_h, pooled_w, sampling_ratio, aligned);
+      check_geometry(geo[n], n, batch);
+    }
+    const int64_t bins = pooled_h * pooled_w, plane = height * width;
+    at::parallel_for(0, num, 1, [&](int64_t begin, int64_t end) {
+      std::vector<BilinearSample<A>> pre;
+      for (int64_t n = begin; n < end; ++n) {
+        const auto& g = geo[n];
+        precompute(g, pooled_h, pooled_w, height, width, pre);
+        const int64_t per_bin = g.grid_h * g.grid_w;
+        for (int64_t c = 0; c < channels; ++c) {
+          const scalar_t* src = in + (g.batch * channels + c) * plane;
+          const int64_t o = (n * channels + c) * bins;
+          const BilinearSample<A>* s = pre.data();
+          for (int64_t bin = 0; bin < bins; ++bin) {
+            if (!is_max) {
+              A acc = A(0);
+              for (int64_t k = 0; k < per_bin; ++k, ++s) {
+                acc += s->w1 * A(src[s->p1]) + s->w2 * A(src[s->p2]) + s->w3 * A(src[s->p3]) + s->w4 * A(src[s->p4]);
+              }
+              out[o + bin] = scalar_t(acc / g.count);
+            } else {
+              A best = A(-10000);
+              int64_t best_k = -1;
+              for (int64_t k = 0; k < per_bin; ++k, ++s) {
+                const A v =
+                    s->w1 * A(src[s->p1]) + s->w2 * A(src[s->p2]) + s->w3 * A(src[s->p3]) + s->w4 * A(src[s->p4]);
+                if (v > best) {
+                  best = v;
+                  best_k = k;
+                }
+              }
+              out[o + bin] = scalar_t(best);
+              if (best_k >= 0) {
+                const int64_t ph = bin / pooled_w, pw = bin % pooled_w;
+                ay[o + bin] = scalar_t(roi_sample_y(g, ph, best_k / g.grid_w));
+                ax[o + bin] = scalar_t(roi_sample_x(g, pw, best_k % g.grid_w));
+              }
+            }
+          }
+        }
+      }
+    });
+  });
+  return {output, argmax_y, argmax_x};
+}
+
+at::Tensor roi_align_backward_cpu(const at::Tensor& grad_output_, const at::Tensor& rois_, const at::Tensor& argmax_y_,
+                                  const at::Tensor& argmax_x_, int64_t batch, int64_t channels, int64_t height,
+                                  int64_t width, double spatial_scale, int64_t sampling_ratio, int64_t pool_mode,
+                                  bool aligned) {
+  TORCH_CHECK(grad_output_.dim() == 4 && grad_output_.size(0) == rois_.size(0) && grad_output_.size(1) == channels,
+              "roi_align_backward: grad_output must have shape (K, C, PH, PW) = (", rois_.size(0), ", ", channels,
+              ", PH, PW), got ", grad_output_.sizes());
+  const auto grad_output = grad_output_.contiguous();
+  const auto rois = rois_.contiguous();
+  const bool is_max = pool_mode == 0;
+  const auto argmax_y = argmax_y_.contiguous();
+  const auto argmax_x = argmax_x_.contiguous();
+  const int64_t num = rois.size(0), pooled_h = grad_output.size(2), pooled_w = grad_output.size(3);
+  const auto acc_type = at::toOpMathType(grad_output.scalar_type());
+  auto grad_input = at::zeros({batch, channels, height, width}, grad_output.options().dtype(acc_type));
+  if (num == 0 || channels == 0 || height == 0 || width == 0) return grad_input.to(grad_output.scalar_type());
+
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad_output.scalar_type(), "roi_align_backward_cpu", [&] {
+    using A = at::opmath_type<scalar_t>;
+    const scalar_t* go = grad_output.data_ptr<scalar_t>();
+    const scalar_t* r = rois.data_ptr<scalar_t>();
+    const scalar_t* ay = is_max ? argmax_y.data_ptr<scalar_t>() : nullptr;
+    const scalar_t* ax = is_max ? argmax_x.data_ptr<scalar_t>() : nullptr;
+    A* gi = grad_input.data_ptr<A>();
+    const A scale = A(spatial_scale);
+    std::vector<RoiAlignGeometry<A>> geo(num);
+    for (int64_t n = 0; n < num; ++n) {
+      A roi[5];
+      for (int k = 0; k < 5; ++k) roi[k] = A(r[n * 5 + k]);
+      geo[n] = roi_align_geometry(roi, scale, pooled_h, pooled_w, sampling_ratio, aligned);
+      check_geometry(geo[n], n, batch);
+    }
+    const int64_t bins = pooled_h * pooled_w, plane = height * width;
+    // Grain: enough channels per task to amortise recomputing each RoI's coefficients.
+    at::parallel_for(0, channels, 8, [&](int64_t c_begin, int64_t c_end) {
+      std::vector<BilinearSample<A>> pre;
+      for (int64_t n = 0; n < num; ++n) {
+        const auto& g = geo[n];
+        if (!is_max) precompute(g, pooled_h, pooled_w, height, width, pre);
+        const int64_t per_bin = g.grid_h * g.grid_w;
+        for (int64_t c = c_begin; c < c_end; ++c) {
+          A* dst = gi + (g.batch * channels + c) * plane;
+          const int64_t o = (n * channels + c) * bins;
+          if (!is_max) {
+            const BilinearSample<A>* s = pre.data();
+            for (int64_t bin = 0; bin < bins; ++bin) {
+              const A gval = A(go[o + bin]) / g.count;
+              for (int64_t k = 0; k < per_bin; ++k, ++s) {
+                dst[s->p1] += gval * s->w1;
+                dst[s->p2] += gval * s->w2;
+                dst[s->p3] += gval * s->w3;
+                dst[s->p4] += gval * s->w4;
+              }
+            }
+          } else {
+            for (int64_t bin = 0; bin < bins; ++bin) {
+              const A y = A(ay[o + bin]), x = A(ax[o + bin]);
+              if (y == A(-1)) continue;
+              BilinearSample<A> s;
+              if (!bilinear_coeffs(height, width, y, x, s)) continue;
+              const A gval = A(go[o + bin]);
+              dst[s.p1] += gval * s.w1;
+              dst[s.p2] += gval * s.w2;
+              dst[s.p3] += gval * s.w3;
+              dst[s.p4] += gval * s.w4;
+            }
+          }
+        }
+      }
+    });
+  });
+  return grad_input.to(grad_output.scalar_type());
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(vk_ops, CPU, m) {
+  m.impl("roi_align", &roi_align_cpu);
+  m.impl("roi_align_backward", &roi_align_backward_cpu);
+}
+
+}  // namespace vk_ops
