@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..registry import INFERENCERS
-from .inference import _build_pipeline, init_detector, test_pipeline_cfg
+from .inference import _build_pipeline, get_test_pipeline_cfg, init_detector
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
@@ -58,7 +58,7 @@ class DetInferencer:
 
     def _pipeline(self, from_ndarray: bool):
         if from_ndarray not in self._pipelines:
-            self._pipelines[from_ndarray] = _build_pipeline(test_pipeline_cfg(self.cfg, from_ndarray))
+            self._pipelines[from_ndarray] = _build_pipeline(get_test_pipeline_cfg(self.cfg, from_ndarray))
         return self._pipelines[from_ndarray]
 
     def _get_visualizer(self):

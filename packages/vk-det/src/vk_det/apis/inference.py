@@ -98,7 +98,7 @@ def init_detector(config, checkpoint=None, palette: str = "none", device: str = 
     return model
 
 
-def test_pipeline_cfg(cfg, from_ndarray: bool = False) -> list[dict]:
+def get_test_pipeline_cfg(cfg, from_ndarray: bool = False) -> list[dict]:
     """The config's test pipeline without annotation loading; with ``from_ndarray`` the image loader reads
     arrays instead of files."""
     pipeline = None
@@ -144,7 +144,7 @@ def inference_detector(model, imgs, test_pipeline=None):
     if not imgs:
         raise ValueError("inference_detector: no images given")
     from_ndarray = isinstance(imgs[0], np.ndarray)
-    pipeline = test_pipeline or _build_pipeline(test_pipeline_cfg(model.cfg, from_ndarray))
+    pipeline = test_pipeline or _build_pipeline(get_test_pipeline_cfg(model.cfg, from_ndarray))
     results = []
     for i, img in enumerate(imgs):
         data = dict(img=img, img_id=i) if isinstance(img, np.ndarray) else dict(img_path=str(img), img_id=i)
