@@ -113,8 +113,19 @@ def _py_str(value: str, interpolated: bool = True) -> str:
 class _PyRenderer:
     def __init__(self, imports: _Imports):
         self.imports = imports
+        # Containers are rendered inline once and reused when an enclosing block is expanded (the config is
+        # alive during rendering, so ids are stable).
+        self.memo: dict[int, str] = {}
 
     def inline(self, value: Any, path: tuple) -> str:
+        if isinstance(value, (dict, list, tuple)):
+            known = self.memo.get(id(value))
+            if known is None:
+                known = self.memo[id(value)] = self._inline(value, path)
+            return known
+        return self._inline(value, path)
+
+    def _inline(self, value: Any, path: tuple) -> str:
         if value is None or value is True or value is False:
             return repr(value)
         if isinstance(value, str):
