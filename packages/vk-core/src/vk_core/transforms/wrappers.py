@@ -77,7 +77,8 @@ class TestTimeAug(BaseTransform):
             out = sub(copy.deepcopy(results))
             if out is None:
                 if not self.allow_empty:
-                    raise ValueError(f"TestTimeAug: combination {i} ({sub}) returned None; set allow_empty=True")
+                    names = ", ".join(type(t).__name__ for t in sub.transforms)
+                    raise ValueError(f"TestTimeAug: combination {i} ({names}) returned None; set allow_empty=True")
                 continue
             outputs.append(out)
         if not outputs:
