@@ -66,6 +66,17 @@ OTHER_KNOWN_KEYS = (
     "tta_pipeline",
 )
 
+# variables configs commonly define only to be interpolated elsewhere: never "did you mean" them
+COMMON_HELPER_KEYS = (
+    "metainfo",
+    "classes",
+    "backend_args",
+    "file_client_args",
+    "vis_backends",
+    "img_norm_cfg",
+    "norm_cfg",
+)
+
 DEFAULT_HOOKS = {
     "runtime_info": dict(type="RuntimeInfoHook"),
     "timer": dict(type="IterTimerHook"),
@@ -938,6 +949,8 @@ def report_unused_keys(cfg) -> list[str]:
     unused = [k for k in cfg if k not in known and not str(k).startswith("_")]
     suspicious = []
     for key in unused:
+        if key in COMMON_HELPER_KEYS or str(key).endswith(("_pipeline", "_root", "_type", "_scale")):
+            continue
         close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
         if close:
             suspicious.append(key)
