@@ -17,6 +17,16 @@ from vk_core.registry import (
 )
 
 
+@pytest.fixture(autouse=True)
+def no_default_scope():
+    """Other tests in the session (runners) may leave a default scope set; these tests start without one."""
+    saved = dict(DefaultScope._instances)
+    DefaultScope._instances.clear()
+    yield
+    DefaultScope._instances.clear()
+    DefaultScope._instances.update(saved)
+
+
 def make_tree():
     """The MMEngine tutorial's hierarchy: a root with two sibling package scopes."""
     root = Registry("model", scope="rootpkg")
@@ -248,10 +258,17 @@ def test_default_scope_instances():
         assert DefaultScope.get_instance("test-a") is a
         assert DefaultScope.check_instance_created("test-a")
         assert DefaultScope.get_current_instance() is a
-        with pytest.raises(ValueError, match="already exists with scope 'detpkg'"):
-            DefaultScope.get_instance("test-a", scope_name="other")
+        b = DefaultScope.get_instance("test-b", scope_name="clspkg")
+        assert DefaultScope.get_current_instance() is b
+        assert DefaultScope.get_instance("test-a", scope_name="detpkg") is a  # asked again: current again
+        assert DefaultScope.get_current_instance() is a
+        with pytest.warns(UserWarning, match="had scope 'detpkg'; it now has scope 'other'"):
+            c = DefaultScope.get_instance("test-a", scope_name="other")
+        assert DefaultScope.current_scope_name() == "other" and c.instance_name == "test-a"
     finally:
         DefaultScope._instances.pop("test-a", None)
+        DefaultScope._instances.pop("test-b", None)
+    assert DefaultScope.get_current_instance() is None
 
 
 def test_unknown_default_scope_warns_and_falls_back():

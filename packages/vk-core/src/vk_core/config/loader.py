@@ -410,7 +410,9 @@ class Loader:
             raise ConfigError(f"{shown}: the top level of a config must be a mapping, got {type(data).__name__}")
         base = None
         if BASE_KEY in data:
-            base = self._load_bases(data.pop(BASE_KEY), filename, shown, None, chain)
+            found = text.find(BASE_KEY)
+            line = _line_of(text, found) if found >= 0 else None
+            base = self._load_bases(data.pop(BASE_KEY), filename, shown, line, chain)
         cfg = self._finish(data, base, refs, shown)
         texts = (base.texts if base else []) + [(shown, text)]
         return Loaded(cfg, texts)

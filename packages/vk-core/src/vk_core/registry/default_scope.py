@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -39,19 +40,28 @@ class DefaultScope:
 
     @classmethod
     def get_instance(cls, name: str, scope_name: str | None = None) -> DefaultScope:
-        """Return the instance called ``name``, creating it (and making it current) if it does not exist."""
+        """The instance called ``name``; with ``scope_name`` it is also made the current default scope.
+
+        Creating a new instance makes it current (as in MMEngine). Asking again for an existing name with a
+        ``scope_name`` makes it current again, so two runners in one process each get their own scope back; a
+        different ``scope_name`` for an existing name replaces its scope with a warning.
+        """
         with _lock:
             instance = cls._instances.get(name)
             if instance is None:
                 if scope_name is None:
                     raise ValueError(f"DefaultScope {name!r} does not exist yet: pass scope_name to create it")
                 instance = cls(name, scope_name)
-                cls._instances[name] = instance
-            elif scope_name is not None and scope_name != instance.scope_name:
-                raise ValueError(
-                    f"DefaultScope {name!r} already exists with scope {instance.scope_name!r}, "
-                    f"cannot recreate it with scope {scope_name!r}"
+            elif scope_name is None:
+                return instance
+            elif scope_name != instance.scope_name:
+                warnings.warn(
+                    f"DefaultScope {name!r} had scope {instance.scope_name!r}; it now has scope {scope_name!r}",
+                    stacklevel=2,
                 )
+                instance = cls(name, scope_name)
+            cls._instances.pop(name, None)
+            cls._instances[name] = instance
             return instance
 
     @classmethod
