@@ -42,6 +42,16 @@ def _check_lengths(data_batch: Sequence, fn: str) -> None:
             raise RuntimeError(f"{fn}: sample 0 has {size} elements but sample {i} has {len(item)}")
 
 
+def _keyed(fn, key, values):
+    """Runs ``fn`` and prefixes a collation error with the dict key it happened under."""
+    try:
+        return fn(values)
+    except RuntimeError as exc:
+        prefix, msg = f"{fn.__name__}: ", str(exc)
+        msg = msg[len(prefix) :] if msg.startswith(prefix) else msg
+        raise RuntimeError(f"{prefix}key {key!r}: {msg}") from None
+
+
 @FUNCTIONS.register_module()
 def pseudo_collate(data_batch: Sequence) -> Any:
     """Transposes a list of samples into one structure of lists, without stacking anything.
@@ -65,7 +75,7 @@ def pseudo_collate(data_batch: Sequence) -> Any:
         except TypeError:
             return transposed
     if isinstance(item, Mapping):
-        return type(item)({key: pseudo_collate([d[key] for d in data_batch]) for key in item})
+        return type(item)({key: _keyed(pseudo_collate, key, [d[key] for d in data_batch]) for key in item})
     return list(data_batch)
 
 
@@ -92,7 +102,7 @@ def default_collate(data_batch: Sequence) -> Any:
         except TypeError:
             return transposed
     if isinstance(item, Mapping):
-        return type(item)({key: default_collate([d[key] for d in data_batch]) for key in item})
+        return type(item)({key: _keyed(default_collate, key, [d[key] for d in data_batch]) for key in item})
     if isinstance(item, torch.Tensor):
         shapes = {tuple(t.shape) for t in data_batch}
         if len(shapes) > 1:
