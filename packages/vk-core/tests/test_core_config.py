@@ -196,6 +196,37 @@ def test_read_base_errors(tmp_path):
         Config.fromfile(both)
 
 
+def test_read_base_with_absolute_package_imports(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    write(tmp_path, "vk_test_abs_cfgs/__init__.py", "")
+    write(tmp_path, "vk_test_abs_cfgs/configs/_base_/rt.py", "log_level = 'INFO'\nhooks = dict(a=1)\n")
+    child = write(
+        tmp_path,
+        "child.py",
+        """
+        from vk_core.config import read_base
+
+        with read_base():
+            from vk_test_abs_cfgs.configs._base_.rt import *
+        hooks.b = 2
+        """,
+    )
+    assert Config.fromfile(child).to_dict() == {"log_level": "INFO", "hooks": {"a": 1, "b": 2}}
+
+
+def test_config_is_a_mapping_for_build_functions():
+    from collections.abc import Mapping
+
+    from vk_core.registry import Registry
+
+    cfg = Config(dict(type="Point", x=1))
+    assert isinstance(cfg, Mapping) and dict(cfg) == {"type": "Point", "x": 1}
+    reg = Registry("thing", scope="t")
+    reg.register_module(name="Point", module=lambda x: ("built", x))
+    assert reg.build(cfg) == ("built", 1)
+    assert Config(cfg).to_dict() == cfg.to_dict()
+
+
 def test_type_given_as_class_in_plain_py_config(tmp_path):
     import torch
 

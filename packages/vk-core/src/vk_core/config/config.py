@@ -7,7 +7,7 @@ import difflib
 import importlib
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -275,6 +275,10 @@ class Config:
             tofile=b_name or b_cfg.filename or "b",
         )
         return "".join(lines)
+
+
+# A Config is used wherever a dict is expected (build functions, ``dict(cfg)``, ``**cfg``).
+MutableMapping.register(Config)
 
 
 def import_custom(custom_imports: Any, where: str) -> list:
