@@ -235,6 +235,15 @@ def test_default_scope_selects_the_registry_used_by_a_root_build():
     assert DefaultScope.get_current_instance() is None
 
 
+def test_an_ancestor_default_scope_does_not_hide_a_child_registrys_names():
+    root, det, _ = make_tree()
+    det.register_module(name="DetOnly", module=lambda: "det only")
+    with DefaultScope.using("rootpkg"):
+        assert det.build(dict(type="DetOnly")) == "det only"
+        with pytest.raises(KeyError, match="scopes searched: rootpkg"):
+            root.build(dict(type="DetOnly"))
+
+
 def test_scope_propagates_to_nested_builds():
     root, det, _ = make_tree()
     det.register_module(name="Leaf", module=lambda: "det leaf")
@@ -509,3 +518,18 @@ def test_manager_classes_are_built_through_get_instance():
     reg.register_module(module=Vis)
     a = reg.build(dict(type="Vis", name="vis", colour="blue"))
     assert reg.build(dict(type="Vis", name="vis")) is a and a.colour == "blue"
+
+
+def test_traverse_registry_tree():
+    from vk_core.registry import traverse_registry_tree
+
+    root, det, cls = make_tree()
+    det.register_module(name="A", module=Point)
+    rows = traverse_registry_tree(cls)
+    assert [(r["scope"], r["depth"], r["num_modules"], r["modules"]) for r in rows] == [
+        ("rootpkg", 0, 0, []),
+        ("detpkg", 1, 1, ["A"]),
+        ("clspkg", 1, 0, []),
+    ]
+    with pytest.raises(TypeError, match="takes a Registry"):
+        traverse_registry_tree("model")

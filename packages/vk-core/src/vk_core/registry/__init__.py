@@ -33,6 +33,7 @@ from .root import (
     VISUALIZERS,
     WEIGHT_INITIALIZERS,
 )
+from .utils import count_registered_modules, traverse_registry_tree
 
 __all__ = [
     "DATASETS",
@@ -66,6 +67,8 @@ __all__ = [
     "build_model_from_cfg",
     "build_runner_from_cfg",
     "build_scheduler_from_cfg",
+    "count_registered_modules",
+    "traverse_registry_tree",
     "import_scope",
     "scope_modules",
 ]

@@ -311,9 +311,18 @@ class Registry:
                         f"{self.root.scope!r}; looking names up in scope {self._scope!r} instead",
                         stacklevel=3,
                     )
-                else:
+                elif not self._is_descendant_of(found):
+                    # An ancestor scope would only hide this registry's own names: keep searching from here.
                     registry = found
             yield registry
+
+    def _is_descendant_of(self, other: Registry) -> bool:
+        reg = self.parent
+        while reg is not None:
+            if reg is other:
+                return True
+            reg = reg.parent
+        return False
 
     def build(self, cfg: Any, *args: Any, **kwargs: Any) -> Any:
         """Build an object from ``cfg`` with this registry's build function."""
