@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vk_core.dist import master_only
 from vk_core.utils.manager import ManagerMixin
 
 _NAMED_COLORS = {
@@ -335,22 +336,27 @@ class Visualizer(ManagerMixin):
     def vis_backends(self) -> dict:
         return self._vis_backends
 
+    @master_only
     def add_config(self, config, **kwargs) -> None:
         for backend in self._vis_backends.values():
             backend.add_config(config, **kwargs)
 
+    @master_only
     def add_graph(self, model, data_batch=None, **kwargs) -> None:
         for backend in self._vis_backends.values():
             backend.add_graph(model, data_batch, **kwargs)
 
+    @master_only
     def add_image(self, name: str, image, step: int = 0) -> None:
         for backend in self._vis_backends.values():
             backend.add_image(name, image, step)
 
+    @master_only
     def add_scalar(self, name: str, value, step: int = 0, **kwargs) -> None:
         for backend in self._vis_backends.values():
             backend.add_scalar(name, value, step, **kwargs)
 
+    @master_only
     def add_scalars(self, scalar_dict: dict, step: int = 0, file_path=None, **kwargs) -> None:
         for backend in self._vis_backends.values():
             backend.add_scalars(scalar_dict, step, file_path, **kwargs)
