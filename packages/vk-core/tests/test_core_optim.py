@@ -318,7 +318,7 @@ def test_shared_parameters_need_bypass_duplicate():
     with pytest.raises(ValueError, match="bypass_duplicate"):
         build_optim_wrapper(model, {**cfg, "paramwise_cfg": dict(bias_decay_mult=0.0)})
     wrapper = build_optim_wrapper(model, {**cfg, "paramwise_cfg": dict(bias_decay_mult=0.0, bypass_duplicate=True)})
-    assert sum(len(g["params"]) for g in wrapper.param_groups) == 2
+    assert sum(len(g["params"]) for g in wrapper.optimizer.param_groups) == 2
 
 
 def test_build_wrapper_types_and_torch_optimizers_registered():

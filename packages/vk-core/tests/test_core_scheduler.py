@@ -232,6 +232,23 @@ def test_state_round_trip_mid_way_matches_uninterrupted():
     _close([[v] for v in seq], [[v] for v in ref_seq])
 
 
+def test_wrapper_base_lr_follows_the_schedule():
+    wrapper = OptimWrapper(_opt(lr=0.1))  # two groups: lr 0.1 and 0.2, defaults lr 0.1
+    # a per-group list gets one value fewer than wrapper.param_groups: the base group reuses the last one
+    sched = OneCycleLR(wrapper, eta_max=[1.0, 2.0], total_steps=10)
+    assert wrapper.get_lr() == {"base_lr": [pytest.approx(0.08)], "lr": [pytest.approx(0.04), pytest.approx(0.08)]}
+    sched.step()
+    lr = wrapper.get_lr()
+    assert lr["base_lr"][0] == pytest.approx(lr["lr"][1]) and lr["lr"][1] == pytest.approx(2 * lr["lr"][0])
+    assert lr["lr"][0] > 0.04
+    multi = MultiStepLR(OptimWrapper(_opt(lr=0.1)), milestones=[1])
+    multi.step()
+    assert multi.optimizer.get_lr() == {
+        "base_lr": [pytest.approx(0.01)],
+        "lr": [pytest.approx(0.01), pytest.approx(0.02)],
+    }
+
+
 def test_convert_to_iter_based_through_registry():
     opt = _opt(n_groups=1)
     sched = PARAM_SCHEDULERS.build(

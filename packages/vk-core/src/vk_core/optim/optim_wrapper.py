@@ -155,6 +155,10 @@ class OptimWrapper:
 
     @property
     def param_groups(self) -> list[dict]:
+        # With several groups, a pseudo group holding the optimizer defaults rides along so that schedulers
+        # also move the "base" values reported as base_lr (as MMEngine does).
+        if self.base_param_settings is not None:
+            return self.optimizer.param_groups + [self.base_param_settings]
         return self.optimizer.param_groups
 
     @property

@@ -38,6 +38,19 @@ def _check_optimizer(optimizer, who: str) -> None:
         )
 
 
+def _per_group(values, optimizer, who: str, name: str) -> list:
+    """One value per parameter group from a scalar or a list (an OptimWrapper's base group reuses the last)."""
+    groups = optimizer.param_groups
+    if not isinstance(values, (list, tuple)):
+        return [values] * len(groups)
+    values = list(values)
+    if len(values) == len(groups) - 1 and getattr(optimizer, "base_param_settings", None) is not None:
+        values.append(values[-1])
+    if len(values) != len(groups):
+        raise ValueError(f"{who}: {name} has {len(values)} values for {len(groups)} parameter groups")
+    return values
+
+
 class _ParamScheduler:
     """Base class: subclasses implement ``_get_value()`` returning one value per parameter group."""
 
@@ -434,12 +447,7 @@ class OneCycleParamScheduler(_ParamScheduler):
                 {"end_step": total_steps - 1, "start": peak, "end": low},
             ]
         groups = optimizer.param_groups
-        if isinstance(eta_max, (list, tuple)):
-            if len(eta_max) != len(groups):
-                raise ValueError(f"{who}: eta_max has {len(eta_max)} values for {len(groups)} parameter groups")
-            maxima = list(eta_max)
-        else:
-            maxima = [eta_max] * len(groups)
+        maxima = _per_group(eta_max, optimizer, who, "eta_max")
         if last_step == -1:
             for peak_value, group in zip(maxima, groups):
                 group[init] = peak_value / div_factor
@@ -594,14 +602,7 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
             raise ValueError(f"{who}: rule must be 'less' or 'greater', got {rule!r}")
         if threshold_rule not in ("rel", "abs"):
             raise ValueError(f"{who}: threshold_rule must be 'rel' or 'abs', got {threshold_rule!r}")
-        if isinstance(min_value, (list, tuple)):
-            if len(min_value) != len(optimizer.param_groups):
-                raise ValueError(
-                    f"{who}: min_value has {len(min_value)} values for {len(optimizer.param_groups)} groups"
-                )
-            self.min_values = list(min_value)
-        else:
-            self.min_values = [min_value] * len(optimizer.param_groups)
+        self.min_values = _per_group(min_value, optimizer, who, "min_value")
         self.monitor, self.rule, self.factor, self.patience = monitor, rule, factor, patience
         self.threshold, self.threshold_rule, self.cooldown, self.eps = threshold, threshold_rule, cooldown, eps
         self.cooldown_counter = 0
