@@ -267,7 +267,7 @@ class Loader:
                 + (f" (asked for by {asked_by})" if asked_by else "")
             )
         try:
-            with open(filename, encoding="utf-8") as f:
+            with open(filename, encoding="utf-8-sig") as f:
                 text = f.read()
         except FileNotFoundError:
             raise FileNotFoundError(
