@@ -112,6 +112,7 @@ def test_conv_module_structure_and_state_dict_keys():
     assert m2.conv.bias is not None and not hasattr(m2, "activate")
     m3 = ConvModule(3, 8, 3, act_cfg=dict(type="Sigmoid"))
     assert isinstance(m3.activate, nn.Sigmoid)
+    assert not ConvModule(3, 8, 3, inplace=False).activate.inplace
 
 
 def test_conv_module_forward_matches_manual():

@@ -3,6 +3,8 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from vk_core.model import (
     BaseDataPreprocessor,
@@ -219,3 +221,19 @@ def test_ddp_unused_parameters_are_named(gloo_group):
     with pytest.raises(RuntimeError, match=r"unused\.weight, unused\.bias.*find_unused_parameters=True"):
         for _ in range(2):
             ddp.train_step(_batch(), wrapper)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.tuples(st.integers(1, 9), st.integers(1, 9)), min_size=1, max_size=4),
+    divisor=st.integers(1, 5),
+)
+def test_stack_batch_property(sizes, divisor):
+    tensors = [torch.full((2, h, w), float(i + 1)) for i, (h, w) in enumerate(sizes)]
+    out = stack_batch(tensors, pad_size_divisor=divisor, pad_value=-1)
+    max_h, max_w = max(h for h, _ in sizes), max(w for _, w in sizes)
+    assert out.shape[2] % divisor == 0 and out.shape[3] % divisor == 0
+    assert max_h <= out.shape[2] < max_h + divisor and max_w <= out.shape[3] < max_w + divisor
+    for i, (h, w) in enumerate(sizes):
+        assert out[i, :, :h, :w].eq(i + 1).all()
+        assert (out[i] == -1).sum() == 2 * (out.shape[2] * out.shape[3] - h * w)

@@ -5,6 +5,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from torch.optim import lr_scheduler as tls
 from vk_core.optim import (
@@ -309,3 +311,20 @@ def test_registry_names_and_bad_input():
         StepMomentum.__mro__[2](opt, "eps", step_size=1)
     with pytest.raises(ValueError, match="total_steps"):
         OneCycleLR(opt, eta_max=0.1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    milestones=st.lists(st.integers(1, 60), max_size=5).map(sorted),
+    gamma=st.floats(0.05, 0.95),
+    step_size=st.integers(1, 20),
+)
+def test_multistep_and_step_match_torch_property(milestones, gamma, step_size):
+    _close(
+        _run_ours(lambda o: MultiStepLR(o, milestones=milestones, gamma=gamma), steps=60),
+        _run_torch(lambda o: tls.MultiStepLR(o, milestones, gamma), steps=60),
+    )
+    _close(
+        _run_ours(lambda o: StepLR(o, step_size=step_size, gamma=gamma), steps=60),
+        _run_torch(lambda o: tls.StepLR(o, step_size, gamma), steps=60),
+    )

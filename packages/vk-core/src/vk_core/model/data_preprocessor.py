@@ -59,7 +59,7 @@ class BaseDataPreprocessor(nn.Module):
 
     def cast_data(self, data):
         if isinstance(data, Mapping):
-            return type(data)({key: self.cast_data(value) for key, value in data.items()})
+            return {key: self.cast_data(value) for key, value in data.items()}
         if isinstance(data, (str, bytes)) or data is None:
             return data
         if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
