@@ -77,7 +77,7 @@ def test_tricky_strings_round_trip_in_every_format():
         b="{{ fileDirname }}",
         c="$${x}",
         d="{{$HOME}}",
-        e={"{{k}}": "v\\{{"},
+        e={"{{k}}": "v\\{{", "Ĳ": 1},
         f=("{{", "}}", "${"),
     )
     assert Config.fromstring(Config(data).pretty_text, ".py").to_dict() == data

@@ -13,6 +13,7 @@ import json
 import keyword
 import math
 import types
+import unicodedata
 from typing import Any
 
 from .config_dict import to_plain
@@ -33,7 +34,13 @@ def _path_str(path: tuple) -> str:
 
 
 def _is_identifier(key: Any) -> bool:
-    return isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key)
+    # Python NFKC-normalises identifiers ("Ĳ" reads back as "IJ"), so only normalised ones are safe as names.
+    return (
+        isinstance(key, str)
+        and key.isidentifier()
+        and not keyword.iskeyword(key)
+        and (key.isascii() or unicodedata.normalize("NFKC", key) == key)
+    )
 
 
 class _Imports:
