@@ -5,7 +5,13 @@ from __future__ import annotations
 HELP = "vk-det tools"
 
 # name -> module with HELP, add_arguments(parser), run(args); filled as the tools land.
-TOOLS: dict[str, str] = {}
+TOOLS: dict[str, str] = {
+    "convert": "vk_det.tools.convert",
+    "infer": "vk_det.tools.infer",
+    "browse-dataset": "vk_det.tools.browse_dataset",
+    "confusion-matrix": "vk_det.tools.confusion_matrix",
+    "benchmark": "vk_det.tools.benchmark",
+}
 
 
 def add_arguments(parser) -> None:
