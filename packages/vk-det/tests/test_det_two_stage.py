@@ -90,6 +90,7 @@ def _loss_total(losses):
     return sum(sum(v) if isinstance(v, list | tuple) else v for k, v in losses.items() if "loss" in k)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("base", ["faster-rcnn_r50_fpn.py", "mask-rcnn_r50_fpn.py"])
 def test_two_stage_modes_on_batch_of_two_sizes(base):
     torch.manual_seed(0)
@@ -126,6 +127,7 @@ def test_two_stage_modes_on_batch_of_two_sizes(base):
         assert roi_outs[2].shape[1:] == (3, 28, 28)
 
 
+@pytest.mark.slow
 def test_two_stage_batch_without_any_gt_and_prediction_without_boxes():
     model = _build(_small("mask-rcnn_r50_fpn.py"))
     data = model.data_preprocessor(_batch(True, gts=((0, 0), (0, 0))), training=True)
