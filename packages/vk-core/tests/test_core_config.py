@@ -158,6 +158,8 @@ def test_config_is_picklable_deepcopyable_and_dict_like():
         cfg.bb  # noqa: B018
     with pytest.raises(KeyError, match="reserved"):
         Config(dict(filename=1))
+    private = Config(dict(_backend=1))
+    assert private._backend == 1 and pickle.loads(pickle.dumps(private))._backend == 1
 
 
 # --------------------------------------------------------------------------- pure-Python configs

@@ -113,10 +113,13 @@ class Config:
 
     # ------------------------------------------------------------------ dict behaviour
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
+        # Only called for names that are not real attributes. Before __init__/__setstate__ ran (unpickling,
+        # copying) there is no _cfg_dict yet and every lookup must fail plainly.
+        cfg_dict = self.__dict__.get("_cfg_dict")
+        if cfg_dict is None or name.startswith("__"):
             raise AttributeError(name)
         try:
-            return self._cfg_dict[name]
+            return cfg_dict[name]
         except KeyError:
             raise AttributeError(
                 f"config{f' {self._filename}' if self._filename else ''} has no key {name!r}"
