@@ -107,6 +107,30 @@ def _resume_cfg(work: Path, by_epoch: bool) -> dict:
     return cfg
 
 
+@pytest.fixture
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same intra-op threading as the OMP_NUM_THREADS=1 subprocesses
+    yield
+    torch.set_num_threads(old)
+
+
+def _train_in_process(cfg: dict, module_dir: Path | None = None) -> None:
+    """The uninterrupted reference run, in this process to save an interpreter start-up."""
+    if module_dir is not None:
+        sys.path.insert(0, str(module_dir))
+        sys.modules.pop("killhook", None)
+    try:
+        import importlib
+
+        for name in cfg.get("custom_imports", {}).get("imports", []):
+            importlib.import_module(name)
+        Runner.from_cfg(cfg).train()
+    finally:
+        if module_dir is not None:
+            sys.path.remove(str(module_dir))
+
+
 def _final_state(path: Path) -> dict:
     ckpt = torch.load(path, weights_only=True)
     return {"state_dict": ckpt["state_dict"], "ema": ckpt["ema_state_dict"], "optimizer": ckpt["optimizer"]["state"]}
@@ -125,12 +149,11 @@ def _assert_bitwise_equal(a, b, where="checkpoint"):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("by_epoch", [True, False], ids=["epoch_based", "iter_based"])
-def test_sigkill_then_resume_is_bitwise_exact(tmp_path, by_epoch):
+def test_sigkill_then_resume_is_bitwise_exact(tmp_path, by_epoch, one_thread):
     (tmp_path / "killhook.py").write_text(KILL_HOOK)
     total = 24 if by_epoch else 22
     last = "iter_24.pth" if by_epoch else "iter_22.pth"
-    ref_cfg = _write_config(tmp_path / "ref.py", _resume_cfg(tmp_path / "ref", by_epoch))
-    _vk(["train", str(ref_cfg)], _env(tmp_path))
+    _train_in_process(_resume_cfg(tmp_path / "ref", by_epoch), tmp_path)
 
     kill_at = random.Random(1234 + by_epoch).randint(5, total - 2)
     if kill_at % 8 == 0:
@@ -146,8 +169,7 @@ def test_sigkill_then_resume_is_bitwise_exact(tmp_path, by_epoch):
     _assert_bitwise_equal(_final_state(tmp_path / "ref" / last), _final_state(tmp_path / "run" / last))
 
 
-def test_failed_checkpoint_write_keeps_previous(tmp_path, monkeypatch):
-    torch.set_num_threads(1)
+def test_failed_checkpoint_write_keeps_previous(tmp_path, monkeypatch, one_thread):
     runner = Runner.from_cfg(toy_config(str(tmp_path), max_epochs=3))
     calls = {"n": 0}
     real_save = ck._torch_save
@@ -175,7 +197,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_torchrun_two_processes_match_one_process(tmp_path):
+def test_torchrun_two_processes_match_one_process(tmp_path, one_thread):
     def cfg(work, batch_size):
         return toy_config(
             str(work),
@@ -185,8 +207,7 @@ def test_torchrun_two_processes_match_one_process(tmp_path):
             default_hooks=dict(checkpoint=dict(type="CheckpointHook", interval=2)),
         )
 
-    single = _write_config(tmp_path / "single.py", cfg(tmp_path / "single", 8))
-    _vk(["train", str(single)], _env())
+    _train_in_process(cfg(tmp_path / "single", 8))
     double = _write_config(tmp_path / "double.py", cfg(tmp_path / "double", 4))
     cmd = [
         sys.executable,
