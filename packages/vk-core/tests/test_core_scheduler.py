@@ -249,6 +249,13 @@ def test_wrapper_base_lr_follows_the_schedule():
         "base_lr": [pytest.approx(0.01)],
         "lr": [pytest.approx(0.01), pytest.approx(0.02)],
     }
+    # the base values survive a checkpoint round trip
+    buf = io.BytesIO()
+    torch.save(multi.optimizer.state_dict(), buf)
+    buf.seek(0)
+    fresh = OptimWrapper(_opt(lr=0.1))
+    fresh.load_state_dict(torch.load(buf, weights_only=True))
+    assert fresh.get_lr() == multi.optimizer.get_lr()
 
 
 def test_convert_to_iter_based_through_registry():

@@ -69,7 +69,7 @@ class AmpOptimWrapper(OptimWrapper):
         self.loss_scaler.update(self._scale_update_param)
 
     def state_dict(self) -> dict:
-        state = self.optimizer.state_dict()
+        state = super().state_dict()
         state["loss_scaler"] = self.loss_scaler.state_dict()
         return state
 
@@ -78,7 +78,7 @@ class AmpOptimWrapper(OptimWrapper):
         scaler_state = state_dict.pop("loss_scaler", None)
         if scaler_state:
             self.loss_scaler.load_state_dict(scaler_state)
-        self.optimizer.load_state_dict(state_dict)
+        super().load_state_dict(state_dict)
 
     @contextmanager
     def optim_context(self, model: nn.Module):

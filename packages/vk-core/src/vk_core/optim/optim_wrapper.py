@@ -148,10 +148,18 @@ class OptimWrapper:
 
     # ------------------------------------------------------------------ state and introspection
     def state_dict(self) -> dict:
-        return self.optimizer.state_dict()
+        state = self.optimizer.state_dict()
+        if self.base_param_settings is not None:
+            # Schedulers move these values too; keep them so a resumed run logs the same base_lr.
+            state["base_param_settings"] = {k: v for k, v in self.base_param_settings.items() if k != "params"}
+        return state
 
     def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        base = state_dict.pop("base_param_settings", None)
         self.optimizer.load_state_dict(state_dict)
+        if base is not None and self.base_param_settings is not None:
+            self.base_param_settings.update(base)
 
     @property
     def param_groups(self) -> list[dict]:
