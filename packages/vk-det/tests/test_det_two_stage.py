@@ -26,24 +26,43 @@ def _build(cfg_model):
 
 
 @pytest.mark.parametrize(
-    "base,manifest",
+    "config,manifest",
     [
-        ("rpn_r50_fpn.py", "rpn_r50_fpn_1x_coco"),
-        ("faster-rcnn_r50_fpn.py", "faster-rcnn_r50_fpn_1x_coco"),
-        ("mask-rcnn_r50_fpn.py", "mask-rcnn_r50_fpn_1x_coco"),
+        ("rpn/rpn_r50_fpn_1x_coco.py", "rpn_r50_fpn_1x_coco"),
+        ("faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py", "faster-rcnn_r50_fpn_1x_coco"),
+        ("mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py", "mask-rcnn_r50_fpn_1x_coco"),
     ],
 )
-def test_state_dict_matches_mmdet_manifest(base, manifest):
+def test_state_dict_matches_mmdet_manifest(config, manifest):
     ref = MANIFESTS / f"{manifest}.keys.txt"
     if not ref.exists():
         pytest.skip(f"reference manifest not found at {ref}")
-    cfg = Config.fromfile(str(CONFIGS / "_base_" / "models" / base))
-    cfg.model.backbone.init_cfg = None  # no pretrained download
+    cfg = Config.fromfile(str(CONFIGS / config))
     with DefaultScope.using("vk_det"):
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(cfg.model)  # built only: init_weights would fetch the pretrained backbone
     got = [f"{k} {'x'.join(map(str, v.shape)) or 'scalar'}" for k, v in model.state_dict().items()]
     expected = [line for line in ref.read_text().splitlines() if line.strip()]
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    "config,model_type,num_classes",
+    [
+        ("faster_rcnn/faster-rcnn_r18_fpn_shapes.py", "FasterRCNN", 4),
+        ("mask_rcnn/mask-rcnn_r18_fpn_shapes.py", "MaskRCNN", 4),
+        ("faster_rcnn/faster-rcnn_mobilenetv2_fpn_bccd.py", "FasterRCNN", 3),
+    ],
+)
+def test_small_shipped_configs_build(config, model_type, num_classes):
+    cfg = Config.fromfile(str(CONFIGS / config))
+    with DefaultScope.using("vk_det"):
+        model = MODELS.build(cfg.model)
+    assert type(model).__name__ == model_type
+    assert model.roi_head.bbox_head.fc_cls.out_features == num_classes + 1
+    assert cfg.train_dataloader.dataset.metainfo["classes"].__len__() == num_classes
+    if model_type == "MaskRCNN":
+        assert model.roi_head.mask_head.conv_logits.out_channels == num_classes
+        assert "segm" in cfg.val_evaluator.metric
 
 
 def _small(base: str, num_classes=3):

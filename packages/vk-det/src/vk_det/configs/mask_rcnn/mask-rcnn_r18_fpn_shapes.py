@@ -1,6 +1,7 @@
 # Mask R-CNN, ResNet-18 + FPN, trained from scratch on CPU on the synthetic shapes dataset; see
-# faster_rcnn/faster-rcnn_r18_fpn_shapes.py for how to make the data. Evaluates bbox and segm mAP.
-_base_ = ["../faster_rcnn/faster-rcnn_r18_fpn_shapes.py"]
+# faster_rcnn/faster-rcnn_r18_fpn_shapes.py for making the data. Evaluates bbox and segm mAP.
+_base_ = "../faster_rcnn/faster-rcnn_r18_fpn_shapes.py"
+data_root = "data/shapes/"
 
 model = dict(
     type="MaskRCNN",
