@@ -161,3 +161,21 @@ def test_encode_mask_results_round_trip():
     dec = mask_api().decode([{"size": r["size"], "counts": r["counts"].encode()} for r in rles])
     assert np.array_equal(dec.transpose(2, 0, 1), m)
     assert encode_mask_results(np.zeros((0, 4, 4))) == []
+
+
+def test_det_data_sample_fields_and_types():
+    from vk_core.structures import InstanceData, PixelData
+    from vk_det.structures import DetDataSample
+
+    s = DetDataSample(metainfo=dict(img_shape=(4, 5), img_id=3))
+    s.gt_instances = InstanceData(bboxes=torch.zeros(2, 4), labels=torch.tensor([0, 1]))
+    s.pred_instances = InstanceData(bboxes=torch.ones(1, 4), scores=torch.tensor([0.5]), labels=torch.tensor([1]))
+    s.gt_sem_seg = PixelData(sem_seg=torch.zeros(1, 4, 5))
+    assert len(s.gt_instances) == 2 and s.img_id == 3 and s.gt_sem_seg.shape == (4, 5)
+    assert "gt_instances" in s and "proposals" not in s
+    with pytest.raises((AssertionError, TypeError, ValueError)):
+        s.gt_instances = torch.zeros(3)
+    del s.pred_instances
+    assert "pred_instances" not in s
+    d = s.to_dict()
+    assert d["gt_instances"]["labels"].tolist() == [0, 1] and d["img_id"] == 3

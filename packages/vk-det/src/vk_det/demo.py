@@ -71,8 +71,12 @@ def build_cfg(args, data_root: str, work_dir: str):
     cfg.custom_hooks = [*(cfg.get("custom_hooks") or []), dict(type="TrainTimeLimitHook", max_minutes=args.minutes)]
     cfg.randomness = dict(seed=args.seed)
     if args.quick:
-        cfg.train_dataloader["dataset"]["indices"] = 8
-        cfg.val_dataloader["dataset"]["indices"] = 4
+        cfg.train_dataloader["dataset"]["indices"] = 4
+        cfg.val_dataloader["dataset"]["indices"] = 2
+        for key in ("train_dataloader", "val_dataloader"):
+            for step in cfg[key]["dataset"]["pipeline"]:
+                if step.get("type") == "Resize":
+                    step["scale"] = (args.image_size, args.image_size)
         cfg.test_dataloader = cfg.val_dataloader
     return cfg
 
@@ -80,7 +84,7 @@ def build_cfg(args, data_root: str, work_dir: str):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.quick:
-        args.train_images, args.val_images, args.image_size = min(args.train_images, 8), min(args.val_images, 4), 128
+        args.train_images, args.val_images, args.image_size = min(args.train_images, 4), min(args.val_images, 2), 128
         args.minutes = min(args.minutes, 1.0)
     work_dir = osp.abspath(args.work_dir)
     _ensure_data(args.data_root, args.train_images, args.val_images, args.image_size, args.seed)
