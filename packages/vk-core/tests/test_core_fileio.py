@@ -4,6 +4,8 @@ import threading
 from functools import partial
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from vk_core import fileio
 from vk_core.fileio import BaseStorageBackend, get_file_backend, register_backend
 
@@ -153,3 +155,36 @@ def test_http_backend_reads(http_root):
     assert not os.path.exists(local)
     with pytest.raises(NotImplementedError, match="HTTPBackend does not support put"):
         fileio.put(b"x", url)
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(obj=_json_values, fmt=st.sampled_from(["json", "yaml", "pickle"]))
+def test_dump_load_round_trip_any_value(obj, fmt):
+    text = fileio.dump(obj, file_format=fmt)
+    buf = io.BytesIO(text) if isinstance(text, bytes) else io.StringIO(text)
+    assert fileio.load(buf, file_format=fmt) == obj
+
+
+def test_dataset_reads_annotations_through_backend_args(tmp_path):
+    from vk_core.dataset import BaseDataset
+
+    store = {"ann.json": b'{"metainfo": {"classes": ["a"]}, "data_list": [{"img_path": "x.jpg"}]}'}
+
+    @register_backend("dictstore", force=True)
+    class DictBackend(BaseStorageBackend):
+        def get(self, filepath):
+            return store[str(filepath)]
+
+    ds = BaseDataset("ann.json", backend_args={"backend": "dictstore"})
+    assert len(ds) == 1 and ds.metainfo["classes"] == ["a"]

@@ -58,6 +58,7 @@ class BaseDataset(Dataset):
         lazy_init: defer loading until first use (``len``, indexing, ``get_data_info``) or ``full_init()``.
         max_refetch: in training, how many other random indices to try when the pipeline returns ``None`` or
             raises; then ``DataRefetchError`` names every index tried and the errors.
+        backend_args: fileio backend arguments for reading ``ann_file``.
     """
 
     METAINFO: dict = dict()
@@ -76,6 +77,7 @@ class BaseDataset(Dataset):
         test_mode: bool = False,
         lazy_init: bool = False,
         max_refetch: int = 1000,
+        backend_args: dict | None = None,
     ):
         if metainfo is not None and not isinstance(metainfo, dict):
             raise TypeError(f"{type(self).__name__}: metainfo must be a dict, got {type(metainfo).__name__}")
@@ -83,6 +85,9 @@ class BaseDataset(Dataset):
             raise ValueError(f"{type(self).__name__}: max_refetch must be an int >= 0, got {max_refetch!r}")
         if indices is not None and not isinstance(indices, (int, Sequence)):
             raise TypeError(f"{type(self).__name__}: indices must be an int or a sequence of ints, got {indices!r}")
+        if backend_args is not None or not hasattr(self, "backend_args"):
+            # Subclasses may have set it before calling this constructor; keep theirs unless one is given here.
+            self.backend_args = backend_args
         self.ann_file = ann_file or ""
         self.data_root = data_root or ""
         self.data_prefix = dict(data_prefix) if data_prefix is not None else dict(img_path="")
@@ -106,7 +111,7 @@ class BaseDataset(Dataset):
         merged = copy.deepcopy(cls.METAINFO)
         for key, value in (metainfo or {}).items():
             if isinstance(value, str) and osp.isfile(value):
-                value = fileio.list_from_file(value)
+                value = fileio.list_from_file(value)  # e.g. classes='classes.txt'; local files only
             merged[key] = value
         return merged
 
@@ -145,7 +150,7 @@ class BaseDataset(Dataset):
         """Reads ``ann_file`` in the 2.0 format; override for other formats."""
         if not self.ann_file:
             raise ValueError(f"{type(self).__name__}: ann_file is empty; give one or override load_data_list()")
-        annotations = fileio.load(self.ann_file)
+        annotations = fileio.load(self.ann_file, backend_args=self.backend_args)
         if not isinstance(annotations, dict):
             raise TypeError(
                 f"annotation file {self.ann_file} must hold a dict with 'metainfo' and 'data_list', "
