@@ -76,6 +76,7 @@ class LoggerHook(Hook):
         self.log_metric_by_epoch = log_metric_by_epoch
         self._progress_enabled = progress
         self._bar = _Progress()
+        self._by_epoch = True
 
     def _bar_on(self) -> bool:
         return self._progress_enabled if self._progress_enabled is not None else sys.stdout.isatty()
@@ -97,24 +98,27 @@ class LoggerHook(Hook):
         if self._bar_on():
             self._bar.start("test", len(runner.test_dataloader))
 
+    def before_train(self, runner) -> None:
+        self._by_epoch = bool(getattr(runner.train_loop, "by_epoch", False))
+
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        self._bar.advance(batch_idx + 1)
-        loop = runner.train_loop
-        by_epoch = getattr(loop, "by_epoch", False)
-        if self.every_n_train_iters(runner, self.interval_exp_name) or (
-            by_epoch and batch_idx == 0 and runner.epoch == 0
-        ):
+        # runs every iteration: keep the common path to a few integer operations
+        if self._bar._progress is not None:
+            self._bar.advance(batch_idx + 1)
+        done = runner.iter + 1
+        if done % self.interval_exp_name == 0 or (self._by_epoch and batch_idx == 0 and runner.epoch == 0):
             runner.logger.info(f"Exp name: {runner.experiment_name}")
-        if by_epoch:
-            due = self.every_n_inner_iters(batch_idx, self.interval)
-            due = due or (self.end_of_epoch(runner.train_dataloader, batch_idx) and not self.ignore_last)
+        if self._by_epoch:
+            due = (batch_idx + 1) % self.interval == 0
+            if not due and not self.ignore_last:
+                due = self.end_of_epoch(runner.train_dataloader, batch_idx)
         else:
-            due = self.every_n_train_iters(runner, self.interval)
+            due = done % self.interval == 0
         if not due:
             return
         tag, log_str = runner.log_processor.get_log_after_iter(runner, batch_idx, "train")
         runner.logger.info(log_str)
-        runner.visualizer.add_scalars(tag, step=runner.iter + 1, file_path=self.json_log_path)
+        runner.visualizer.add_scalars(tag, step=done, file_path=self.json_log_path)
 
     def after_val_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         self._bar.advance(batch_idx + 1)

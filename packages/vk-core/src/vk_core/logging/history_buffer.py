@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -26,10 +28,15 @@ class HistoryBuffer:
                 "must have the same length"
             )
         self.max_length = int(max_length)
-        self._log = [float(v) for v in log_history[-self.max_length :]]
-        self._count = [float(c) for c in count_history[-self.max_length :]]
+        # deques drop the oldest value in O(1) once max_length is reached
+        self._log = deque((float(v) for v in log_history), maxlen=self.max_length)
+        self._count = deque((float(c) for c in count_history), maxlen=self.max_length)
 
     def update(self, log_val, count=1) -> None:
+        if type(log_val) is float and type(count) is int:  # the hot path: timings and .item()-ed losses
+            self._log.append(log_val)
+            self._count.append(float(count))
+            return
         if hasattr(log_val, "item"):
             log_val = log_val.item()
         if hasattr(count, "item"):
@@ -41,26 +48,23 @@ class HistoryBuffer:
             )
         self._log.append(float(log_val))
         self._count.append(float(count))
-        if len(self._log) > self.max_length:
-            # trimming in chunks keeps the amortised cost O(1) per update
-            drop = len(self._log) - self.max_length
-            del self._log[:drop]
-            del self._count[:drop]
 
     @property
     def data(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.asarray(self._log, dtype=np.float64), np.asarray(self._count, dtype=np.float64)
+        return np.fromiter(self._log, np.float64, len(self._log)), np.fromiter(
+            self._count, np.float64, len(self._count)
+        )
 
     def __len__(self) -> int:
         return len(self._log)
 
     def _window(self, window_size):
         if window_size is None:
-            return self._log
+            return list(self._log)
         window_size = int(window_size)
         if window_size < 1:
             raise ValueError(f"HistoryBuffer: window_size must be >= 1, got {window_size}")
-        return self._log[-window_size:]
+        return list(itertools.islice(reversed(self._log), window_size))
 
     def _require_values(self, what: str):
         if not self._log:

@@ -316,7 +316,7 @@ class Runner:
 
     def _built_train_loop(self):
         loop = self._train_loop
-        return loop if isinstance(loop, EpochBasedTrainLoop | IterBasedTrainLoop) or hasattr(loop, "run") else None
+        return None if loop is None or isinstance(loop, Mapping) else loop
 
     @property
     def train_loop(self):
@@ -348,11 +348,14 @@ class Runner:
 
     @property
     def epoch(self) -> int:
-        return self._loop_attr("epoch")
+        loop = self._train_loop
+        return 0 if loop is None or isinstance(loop, dict) else loop.epoch
 
     @property
     def iter(self) -> int:
-        return self._loop_attr("iter")
+        # read by several hooks every iteration
+        loop = self._train_loop
+        return 0 if loop is None or isinstance(loop, dict) else loop.iter
 
     @property
     def max_epochs(self) -> int:
