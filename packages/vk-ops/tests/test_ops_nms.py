@@ -97,22 +97,30 @@ box_lists = st.lists(
 )
 
 
+def plain_iou(boxes):
+    # NMS's IoU: no epsilon in the union (bbox_overlaps clamps it, which differs on near-empty boxes).
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    wh = torch.minimum(boxes[:, None, 2:], boxes[None, :, 2:]) - torch.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    inter = wh.clamp(min=0).prod(-1)
+    return inter / (area[:, None] + area[None, :] - inter)
+
+
 @settings(max_examples=60, deadline=None)
 @given(box_lists, st.sampled_from([0.1, 0.3, 0.5, 0.7]))
 def test_nms_invariants(raw, thr):
     boxes = torch.tensor([[x, y, x + w, y + h] for x, y, w, h, _ in raw], dtype=torch.float64)
     scores = torch.tensor([s / 10 for *_, s in raw], dtype=torch.float64)
     _, keep = vk_ops.nms(boxes, scores, thr)
-    iou = vk_ops.bbox_overlaps(boxes, boxes)
+    iou = plain_iou(boxes).nan_to_num(0.0).tolist()  # 0/0 (two empty boxes) never suppresses
     kept = keep.tolist()
     # Kept boxes never overlap each other above the threshold.
     for a in range(len(kept)):
         for b in range(a + 1, len(kept)):
-            assert iou[kept[a], kept[b]] <= thr
+            assert iou[kept[a]][kept[b]] <= thr
     # Every dropped box overlaps a kept box that precedes it (higher score, or equal score and lower index).
     rank = {i: (-scores[i].item(), i) for i in range(len(raw))}
     for j in set(range(len(raw))) - set(kept):
-        assert any(iou[k, j] > thr and rank[k] < rank[j] for k in kept)
+        assert any(iou[k][j] > thr and rank[k] < rank[j] for k in kept)
     # Kept boxes come out in visiting order.
     assert [rank[k] for k in kept] == sorted(rank[k] for k in kept)
     assert torch.equal(keep, reference.nms(boxes, scores, thr))
@@ -218,7 +226,7 @@ def test_soft_nms_hand_computed_decay():
 @pytest.mark.parametrize("method", ["naive", "linear", "gaussian"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_soft_nms_equals_reference(method, dtype):
-    boxes, scores = random_boxes(120, seed=5, dtype=dtype)
+    boxes, scores = random_boxes(60, seed=5, dtype=dtype)
     dets, inds = vk_ops.soft_nms(boxes, scores, 0.3, 0.5, 0.05, method, offset=0)
     want_dets, want_inds = reference.soft_nms(boxes, scores, 0.3, 0.5, 0.05, method, 0)
     assert torch.equal(inds, want_inds)

@@ -15,9 +15,7 @@
 namespace vk_ops {
 namespace {
 
-struct SamplePoint {
-  double y, x;
-};
+constexpr double kNoArgmax = -2.0;  // outside the sampling range, so bilinear_coeffs() rejects it
 
 void check_rois(const char* op, const at::Tensor& input, const at::Tensor& rois) {
   TORCH_CHECK(input.dim() == 4, op, ": input must have shape (N, C, H, W), got ", input.sizes());
@@ -29,9 +27,9 @@ void check_rois(const char* op, const at::Tensor& input, const at::Tensor& rois)
 
 template <typename T>
 void check_geometry(const RoiAlignGeometry<T>& g, int64_t n, int64_t batch) {
-  TORCH_CHECK(g.batch >= 0 && g.batch < batch, "roi_align: rois[", n, ", 0] = ", g.batch,
+  TORCH_CHECK_VALUE(g.batch >= 0 && g.batch < batch, "roi_align: rois[", n, ", 0] = ", g.batch,
               " is not a batch index of the input (batch size ", batch, ")");
-  TORCH_CHECK(!g.negative, "roi_align: rois[", n, "] has a negative width or height (aligned=True needs x2 >= x1 and y2 >= y1)");
+  TORCH_CHECK_VALUE(!g.negative, "roi_align: rois[", n, "] has a negative width or height (aligned=True needs x2 >= x1 and y2 >= y1)");
 }
 
 // Coefficients of every sample of one RoI, ordered (ph, pw, iy, ix).
@@ -66,8 +64,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> roi_align_cpu(const at::Tensor& i
   const int64_t height = input.size(2), width = input.size(3);
   auto output = at::zeros({num, channels, pooled_h, pooled_w}, input.options());
   const bool is_max = pool_mode == 0;
-  auto argmax_y = is_max ? at::full({num, channels, pooled_h, pooled_w}, -1, input.options()) : at::empty({0}, input.options());
-  auto argmax_x = is_max ? at::full({num, channels, pooled_h, pooled_w}, -1, input.options()) : at::empty({0}, input.options());
+  // "No maximum" is stored as a point outside the map (-2): unlike MMCV's -1, which is also a legitimate
+  // sample coordinate (one pixel left of / above the map, clamped to the border) whose gradient it loses.
+  auto argmax_y = is_max ? at::full({num, channels, pooled_h, pooled_w}, kNoArgmax, input.options())
+                         : at::empty({0}, input.options());
+  auto argmax_x = is_max ? at::full({num, channels, pooled_h, pooled_w}, kNoArgmax, input.options())
+                         : at::empty({0}, input.options());
   if (num == 0 || channels == 0) return {output, argmax_y, argmax_x};
 
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "roi_align_cpu", [&] {
@@ -186,7 +188,6 @@ at::Tensor roi_align_backward_cpu(const at::Tensor& grad_output_, const at::Tens
           } else {
             for (int64_t bin = 0; bin < bins; ++bin) {
               const A y = A(ay[o + bin]), x = A(ax[o + bin]);
-              if (y == A(-1)) continue;
               BilinearSample<A> s;
               if (!bilinear_coeffs(height, width, y, x, s)) continue;
               const A gval = A(go[o + bin]);

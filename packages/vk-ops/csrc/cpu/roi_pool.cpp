@@ -31,7 +31,7 @@ std::tuple<at::Tensor, at::Tensor> roi_pool_cpu(const at::Tensor& input_, const 
     const scalar_t* r = rois.data_ptr<scalar_t>();
     for (int64_t n = 0; n < num; ++n) {
       const int64_t b = static_cast<int64_t>(A(r[n * 5]));
-      TORCH_CHECK(b >= 0 && b < batch, "roi_pool: rois[", n, ", 0] = ", b,
+      TORCH_CHECK_VALUE(b >= 0 && b < batch, "roi_pool: rois[", n, ", 0] = ", b,
                   " is not a batch index of the input (batch size ", batch, ")");
     }
     scalar_t* out = output.data_ptr<scalar_t>();

@@ -126,7 +126,10 @@ def roi_align(
                 val = val + w[..., None] * flat[idx]
             val = val.permute(0, 5, 1, 3, 2, 4).reshape(m.numel(), channels, ph, pw, gh * gw)
             if pool_mode == "max":
-                best = val.max(dim=-1).values.clamp(min=-10000.0)
+                # argmax is documented to pick the first maximum, as the kernels do (ties are common: samples
+                # outside the map all read 0).
+                first = val.argmax(dim=-1, keepdim=True)
+                best = val.gather(-1, first)[..., 0].clamp(min=-10000.0)
             else:
                 best = val.sum(dim=-1) / (gh * gw)
             pieces.append(best)
@@ -169,7 +172,8 @@ def roi_pool(input: torch.Tensor, rois: torch.Tensor, output_size, spatial_scale
         mask = mask & ok[sl, None, None, None, None]
         feats = x[r[sl, 0].long()]  # (k, C, H, W)
         vals = feats[:, :, None, None].masked_fill(~mask[:, None], float("-inf"))
-        best = vals.flatten(-2).max(dim=-1).values  # (k, C, ph, pw)
+        flat_vals = vals.flatten(-2)
+        best = flat_vals.gather(-1, flat_vals.argmax(dim=-1, keepdim=True))[..., 0]  # (k, C, ph, pw), first max
         empty = ~mask.flatten(-2).any(-1)  # (k, ph, pw)
         pieces.append(torch.where(empty[:, None], torch.zeros((), dtype=x.dtype), best))
     if pieces:
