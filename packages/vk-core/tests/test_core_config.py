@@ -240,6 +240,27 @@ def test_type_given_as_class_in_plain_py_config(tmp_path):
     assert Config.fromstring(cfg.pretty_text, ".py") == cfg
 
 
+def test_imports_inside_blocks_are_not_config_keys(tmp_path):
+    path = write(
+        tmp_path,
+        "c.py",
+        """
+        try:
+            from collections import OrderedDict
+        except ImportError:
+            from collections import OrderedDict as OD
+        if True:
+            from collections import Counter
+        def helper():
+            return 3
+        value = helper()
+        kind = Counter
+        """,
+    )
+    cfg = Config.fromfile(path)
+    assert sorted(cfg.keys()) == ["kind", "value"] and cfg.value == 3
+
+
 def test_classes_defined_in_a_config_cannot_be_dumped(tmp_path):
     path = write(tmp_path, "c.py", "class Local:\n    pass\nmodel = dict(type=Local)\n")
     cfg = Config.fromfile(path)

@@ -232,14 +232,23 @@ def _is_read_base(node: ast.stmt) -> bool:
 
 
 def _names_bound_by_imports_and_defs(tree: ast.Module) -> set[str]:
+    """Module-level names bound by import statements or def/class (also inside if/try/with blocks)."""
     names: set[str] = set()
-    for node in tree.body:
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 if alias.name != "*":
                     names.add((alias.asname or alias.name).split(".")[0])
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
+            names.add(node.name)  # their bodies bind local names only
+        elif isinstance(node, ast.stmt):
+            pending.extend(
+                child for child in ast.iter_child_nodes(node) if isinstance(child, (ast.stmt, ast.excepthandler))
+            )
+        elif isinstance(node, ast.excepthandler):
+            pending.extend(node.body)
     return names
 
 
