@@ -55,15 +55,14 @@ class ToyClassifier(BaseModel):
 class ToyDataset(torch.utils.data.Dataset):
     """``num_samples`` Gaussian blobs around ``num_classes`` fixed centres; deterministic for a given seed."""
 
-    METAINFO = {"classes": ("a", "b", "c", "d")}
-
     def __init__(
         self, num_samples: int = 64, in_channels: int = 8, num_classes: int = 4, noise: float = 0.5, seed: int = 0
     ):
         if num_samples < 1:
             raise ValueError(f"ToyDataset: num_samples must be >= 1, got {num_samples}")
+        # the class centres define the task and are the same for every split; ``seed`` draws the samples
+        centres = torch.randn(num_classes, in_channels, generator=torch.Generator().manual_seed(1234)) * 2
         g = torch.Generator().manual_seed(seed)
-        centres = torch.randn(num_classes, in_channels, generator=g) * 2
         self.labels = torch.arange(num_samples) % num_classes
         self.data = centres[self.labels] + noise * torch.randn(num_samples, in_channels, generator=g)
         self.metainfo = {"classes": tuple(str(i) for i in range(num_classes))}
