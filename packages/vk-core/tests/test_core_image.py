@@ -146,6 +146,16 @@ def test_impad_shapes_values_and_modes(img):
     assert gray.shape == (31, 41) and gray[30, 40] == 5
 
 
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric"])
+@pytest.mark.parametrize("dtype, channels", [(np.int64, 3), (np.uint8, 6), (bool, 1), (np.float32, 2)])
+def test_impad_numpy_fallback_matches_cv2_path(mode, dtype, channels):
+    arr = (np.arange(5 * 4 * channels).reshape(5, 4, channels) % 7).astype(dtype)
+    got = vi.impad(arr, padding=(1, 2, 3, 0), pad_val=1, padding_mode=mode)
+    widths = ((2, 0), (1, 3), (0, 0))
+    kwargs = {"constant_values": 1} if mode == "constant" else {}
+    assert got.dtype == arr.dtype and np.array_equal(got, np.pad(arr, widths, mode=mode, **kwargs))
+
+
 def test_impad_errors(img):
     with pytest.raises(ValueError, match="exactly one of shape and padding"):
         vi.impad(img)
