@@ -216,3 +216,29 @@ def test_pretrained_with_prefix(tmp_path):
     assert _full(model.conv.weight, 11)
     with pytest.raises(ValueError, match="prefix 'neck.'"):
         Child(init_cfg=dict(type="Pretrained", checkpoint=str(path), prefix="neck.")).init_weights()
+
+
+class RetinaLikeHead(BaseModule):
+    def __init__(self):
+        super().__init__(
+            init_cfg=dict(
+                type="Normal",
+                layer="Conv2d",
+                std=0.01,
+                override=dict(type="Normal", name="retina_cls", std=0.01, bias_prob=0.01),
+            )
+        )
+        self.cls_convs = nn.Sequential(nn.Conv2d(4, 4, 3), nn.ReLU())
+        self.retina_cls = nn.Conv2d(4, 9, 3)
+        self.retina_reg = nn.Conv2d(4, 36, 3)
+
+
+def test_retinanet_style_head_init():
+    torch.manual_seed(0)
+    head = RetinaLikeHead()
+    head.init_weights()
+    prior_bias = -math.log((1 - 0.01) / 0.01)
+    assert torch.allclose(head.retina_cls.bias, torch.full((9,), prior_bias))
+    assert _full(head.retina_reg.bias, 0) and _full(head.cls_convs[0].bias, 0)
+    assert head.retina_reg.weight.std().item() == pytest.approx(0.01, rel=0.1)
+    assert "bias=-4.59" in head.init_info["retina_cls.bias"]
