@@ -179,3 +179,17 @@ def test_det_data_sample_fields_and_types():
     assert "pred_instances" not in s
     d = s.to_dict()
     assert d["gt_instances"]["labels"].tolist() == [0, 1] and d["img_id"] == 3
+
+
+@given(st.integers(1, 5), st.integers(3, 40), st.integers(3, 40), st.integers(1, 90), st.integers(1, 90))
+@settings(max_examples=40, deadline=None)
+def test_stacked_nearest_resize_and_flips_equal_per_mask_cv2(n, h, w, out_h, out_w):
+    import cv2
+
+    masks = BitmapMasks.random(n, h, w, rng=n * 1000 + h * 10 + w)
+    resized = masks.resize((out_h, out_w)).masks
+    for i in range(n):
+        ref = cv2.resize(masks.masks[i], (out_w, out_h), interpolation=cv2.INTER_NEAREST)
+        assert np.array_equal(resized[i], ref)
+    for direction, axes in (("horizontal", (2,)), ("vertical", (1,)), ("diagonal", (1, 2))):
+        assert np.array_equal(masks.flip(direction).masks, np.flip(masks.masks, axis=axes))

@@ -89,12 +89,12 @@ class BitmapMasks:
         """Apply a per-channel image op; cv2 handles up to 512 channels at once, so chunk by that."""
         if len(self) == 0:
             return BitmapMasks(None, out_h, out_w)
-        chunks = []
+        result = np.empty((len(self), out_h, out_w), dtype=np.uint8)
         hwc = self.masks.transpose(1, 2, 0)
         for start in range(0, hwc.shape[2], 512):
             out = fn(np.ascontiguousarray(hwc[:, :, start : start + 512]))
-            chunks.append(out.reshape(out_h, out_w, -1))
-        return BitmapMasks(np.concatenate(chunks, axis=2).transpose(2, 0, 1), out_h, out_w)
+            result[start : start + 512] = out.reshape(out_h, out_w, -1).transpose(2, 0, 1)
+        return BitmapMasks(result, out_h, out_w)
 
     def rescale(self, scale, interpolation: str = "nearest") -> BitmapMasks:
         new_w, new_h = rescale_size((self.width, self.height), scale)
@@ -103,15 +103,35 @@ class BitmapMasks:
     def resize(self, out_shape, interpolation: str = "nearest") -> BitmapMasks:
         out_h, out_w = int(out_shape[0]), int(out_shape[1])
         interp = _check_interp(interpolation)
+        if interpolation == "nearest" and len(self):
+            # Columns: one cv2 call on the stacked (N*H, W) image resizes every mask's rows, no transposes.
+            # Rows: gathered with the row map cv2 itself computes (resizing a column of row indices), so the
+            # result equals per-mask cv2 exactly.
+            n, h, w = len(self), self.height, self.width
+            masks = np.ascontiguousarray(self.masks)
+            if out_w != w:
+                masks = cv2.resize(masks.reshape(n * h, w), (out_w, n * h), interpolation=cv2.INTER_NEAREST)
+                masks = masks.reshape(n, h, out_w)
+            if out_h != h:
+                index = np.arange(h, dtype=np.int32).reshape(h, 1)
+                rows = cv2.resize(index, (1, out_h), interpolation=cv2.INTER_NEAREST).reshape(-1)
+                masks = masks[:, rows]
+            return BitmapMasks(masks, out_h, out_w)
         return self._map(lambda m: cv2.resize(m, (out_w, out_h), interpolation=interp), out_h, out_w)
 
     def flip(self, flip_direction: str = "horizontal") -> BitmapMasks:
-        axes = {"horizontal": (2,), "vertical": (1,), "diagonal": (1, 2)}
-        if flip_direction not in axes:
-            raise ValueError(f"flip_direction must be one of {sorted(axes)}, got {flip_direction!r}")
-        return BitmapMasks(
-            np.ascontiguousarray(np.flip(self.masks, axis=axes[flip_direction])), self.height, self.width
-        )
+        if flip_direction not in ("horizontal", "vertical", "diagonal"):
+            raise ValueError(f"flip_direction must be horizontal, vertical or diagonal, got {flip_direction!r}")
+        if len(self) == 0:
+            return BitmapMasks(None, self.height, self.width)
+        masks = np.ascontiguousarray(self.masks)
+        n = len(masks)
+        if flip_direction in ("horizontal", "diagonal"):
+            # Flipping each row of the stacked (N*H, W) image flips every mask horizontally.
+            masks = cv2.flip(masks.reshape(n * self.height, self.width), 1).reshape(n, self.height, self.width)
+        if flip_direction in ("vertical", "diagonal"):
+            masks = np.ascontiguousarray(masks[:, ::-1])  # whole rows move: a fast row-wise copy
+        return BitmapMasks(masks, self.height, self.width)
 
     def pad(self, out_shape, pad_val: int = 0) -> BitmapMasks:
         out_h, out_w = int(out_shape[0]), int(out_shape[1])

