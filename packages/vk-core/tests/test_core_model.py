@@ -107,6 +107,14 @@ def test_img_preprocessor_pads_normalizes_and_swaps_channels():
     # a batched tensor is normalized and padded the same way
     batched = pre({"inputs": a.unsqueeze(0)})["inputs"]
     assert batched.shape == (1, 3, 8, 8) and torch.equal(batched[0, :, :5, :6], want_a)
+    # float inputs are never normalized in place
+    float_batch = torch.ones(1, 3, 4, 4)
+    pre({"inputs": float_batch})
+    pre({"inputs": [float_batch[0], float_batch[0, :, :2]]})
+    assert float_batch.eq(1).all()
+    # mixed dtypes take the per-image path with the same result
+    mixed = pre({"inputs": [a.float(), b]})["inputs"]
+    assert torch.equal(mixed, out)
     # equal sizes and divisor 1: a plain stack
     plain = ImgDataPreprocessor()({"inputs": [a, a]})["inputs"]
     assert torch.equal(plain, torch.stack([a, a]).float())

@@ -131,17 +131,35 @@ class ImgDataPreprocessor(BaseDataPreprocessor):
 
     def _convert(self, img: torch.Tensor, where: str) -> torch.Tensor:
         channel_dim = img.dim() - 3
+        if self._enable_normalize and self.mean.shape[0] == 3 and img.shape[channel_dim] != 3:
+            raise ValueError(
+                f"ImgDataPreprocessor: {where} has shape {tuple(img.shape)}, but a 3-value mean/std needs 3 channels"
+            )
+        source = img
         if self._channel_conversion and img.shape[channel_dim] == 3:
-            img = img.flip(channel_dim)
+            img = img.flip(channel_dim)  # flipping before the float cast moves 1-byte pixels
         img = img.float()
         if self._enable_normalize:
-            if self.mean.shape[0] == 3 and img.shape[channel_dim] != 3:
-                raise ValueError(
-                    f"ImgDataPreprocessor: {where} has shape {tuple(img.shape)}, but a 3-value mean/std needs "
-                    f"3 channels"
-                )
-            img = (img - self.mean) / self.std
+            if img is source:  # never normalize the caller's tensor in place
+                img = img.clone()
+            img.sub_(self.mean).div_(self.std)
         return img
+
+    def _pad_then_convert(self, images: list[torch.Tensor]) -> torch.Tensor:
+        # Batch the raw (usually uint8) images first, then convert and normalize the whole batch in a few large
+        # operations instead of several per image; the padding is rewritten with pad_value afterwards, since
+        # pad_value is expressed in normalized units. Per-element results equal the per-image path exactly.
+        batch = stack_batch(images, self.pad_size_divisor, 0)
+        batch = self._convert(batch, "inputs")
+        if self.pad_value != 0 or self._enable_normalize:
+            height, width = batch.shape[2:]
+            for i, img in enumerate(images):
+                h, w = img.shape[1:]
+                if h < height:
+                    batch[i, :, h:, :] = self.pad_value
+                if w < width:
+                    batch[i, :, :h, w:] = self.pad_value
+        return batch
 
     def forward(self, data: dict, training: bool = False) -> dict:
         if not isinstance(data, Mapping) or "inputs" not in data:
@@ -164,8 +182,8 @@ class ImgDataPreprocessor(BaseDataPreprocessor):
             for i, t in enumerate(inputs):
                 if t.dim() != 3:
                     raise ValueError(f"{type(self).__name__}: inputs[{i}] must be (C, H, W), got {tuple(t.shape)}")
-            if all(t.shape == inputs[0].shape for t in inputs) and self.pad_size_divisor == 1:
-                batch = self._convert(torch.stack(list(inputs)), "inputs")
+            if all(t.dtype == inputs[0].dtype for t in inputs):
+                batch = self._pad_then_convert(list(inputs))
             else:
                 batch = stack_batch(
                     [self._convert(t, f"inputs[{i}]") for i, t in enumerate(inputs)],
