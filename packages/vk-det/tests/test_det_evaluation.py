@@ -209,3 +209,21 @@ def test_eval_map_and_voc_metric():
     )
     out = metric.evaluate(1)
     assert out == {"pascal_voc/AP50": 0.5, "pascal_voc/AP75": 0.5, "pascal_voc/mAP": 0.5}
+
+
+def test_proposal_recall_and_empty_predictions(shapes):
+    ann_file = shapes["splits"]["val"]["ann_file"]
+    coco = json.loads(Path(ann_file).read_text())
+    classes = tuple(shapes["classes"])
+    samples = _perturbed_predictions(coco, classes, seed=2, with_masks=False)
+    metric = CocoMetric(ann_file=ann_file, metric="proposal", proposal_nums=(1, 10, 100))
+    out = _run_metric(metric, samples, classes)
+    assert set(out) == {"coco/AR@1", "coco/AR@10", "coco/AR@100", "coco/AR_s@100", "coco/AR_m@100", "coco/AR_l@100"}
+    assert 0 < out["coco/AR@1"] <= out["coco/AR@10"] <= out["coco/AR@100"] <= 1
+    empty = [
+        dict(s, pred_instances=dict(bboxes=torch.zeros(0, 4), scores=torch.zeros(0), labels=torch.zeros(0)))
+        for s in samples
+    ]
+    with pytest.warns(UserWarning, match="no bbox predictions"):
+        out = _run_metric(CocoMetric(ann_file=ann_file), empty, classes)
+    assert out["coco/bbox_mAP"] == 0.0
