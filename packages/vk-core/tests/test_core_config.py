@@ -107,7 +107,7 @@ def test_merge_from_dict_with_list_indices_and_errors():
         cfg.merge_from_dict({"pipeline.5.type": "C"})
     with pytest.raises(ConfigError, match=r"pipeline is a list of 2 items.*must be an index, got 'x'"):
         cfg.merge_from_dict({"pipeline.x": 1})
-    with pytest.raises(ConfigError, match=r"'a' is a dict here but a int in the base config"):
+    with pytest.raises(ConfigError, match=r"'a' is a dict here but an int in the base config.*set 'a' itself"):
         cfg.merge_from_dict({"a.b": 1})
     assert cfg.a == 1  # a failed merge leaves the config unchanged
     with pytest.raises(ConfigError, match="dotted key"):

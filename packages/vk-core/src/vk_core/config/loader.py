@@ -177,7 +177,7 @@ def merge_into(child: dict, base: dict, where: str, prefix: str = "", allow_list
         delete = value.get(DELETE_KEY, False)
         if not isinstance(delete, bool):
             raise ConfigError(f"{where}: {path}._delete_ must be True or False, got {delete!r}")
-        current = base.get(key) if isinstance(base, dict) else None
+        current = base.get(key)
         if delete or key not in base or current is None:
             base[key] = strip_delete(dict(value), where, path)
         elif isinstance(current, dict):
@@ -186,10 +186,14 @@ def merge_into(child: dict, base: dict, where: str, prefix: str = "", allow_list
         elif allow_list_keys and isinstance(current, list):
             base[key] = _merge_into_list(value, current, where, path)
         else:
+            kind = type(current).__name__
+            if where == "merge_from_dict":
+                fix = f"set {path!r} itself instead of keys below it"
+            else:
+                fix = f"to replace the base value, add _delete_=True to this dict, e.g. {key}=dict(_delete_=True, ...)"
             raise ConfigError(
-                f"{where}: {path!r} is a dict here but a {type(current).__name__} in the base config "
-                f"({current!r:.80}); a dict only merges into a dict. To replace the base value, add _delete_=True "
-                f"to this dict, e.g. {key}=dict(_delete_=True, ...)"
+                f"{where}: {path!r} is a dict here but {'an' if kind[0] in 'aeiou' else 'a'} {kind} in the base "
+                f"config ({current!r:.80}); a dict only merges into a dict: {fix}"
             )
     return base
 
