@@ -323,3 +323,23 @@ def test_seed_data_rng():
     x = data_rng().random(3)
     seed_data_rng(5)
     assert np.array_equal(data_rng().random(3), x)
+
+
+def test_full_init_restores_the_garbage_collector(ann):
+    import gc
+
+    class Failing(ToyDataset):
+        def load_data_list(self):
+            assert not gc.isenabled()  # paused while loading
+            raise ValueError("boom")
+
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="boom"):
+        Failing(str(ann))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ToyDataset(str(ann))
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+import gc
 import os.path as osp
 import pickle
 import warnings
@@ -18,6 +20,22 @@ from vk_core.registry import DATASETS
 
 from .compose import Compose
 from .rng import data_rng
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pauses the cyclic garbage collector while millions of small annotation objects are created.
+
+    Each generation-2 pass walks every live object, so loading 500k entries with the collector on took 3-4x longer
+    here; reference counting still frees everything that is dropped meanwhile.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def force_full_init(method: Callable) -> Callable:
@@ -136,14 +154,15 @@ class BaseDataset(Dataset):
         """Loads, filters, subsets and serialises the data list (once)."""
         if self._fully_initialized:
             return
-        self.data_list = self.load_data_list()
-        self.data_list = self.filter_data()
-        if self._indices is not None:
-            self.data_list = self._subset_list(self.data_list, self._indices)
-        if self.serialize_data:
-            self.data_bytes, self.data_address = self._serialize(self.data_list)
-            # Plain dicts hold no reference cycles: dropping the list frees it now, no gc.collect() needed.
-            self.data_list = []
+        with _gc_paused():
+            self.data_list = self.load_data_list()
+            self.data_list = self.filter_data()
+            if self._indices is not None:
+                self.data_list = self._subset_list(self.data_list, self._indices)
+            if self.serialize_data:
+                self.data_bytes, self.data_address = self._serialize(self.data_list)
+                # Plain dicts hold no reference cycles: dropping the list frees it now, no gc.collect() needed.
+                self.data_list = []
         self._fully_initialized = True
 
     def load_data_list(self) -> list[dict]:
