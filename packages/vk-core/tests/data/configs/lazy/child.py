@@ -1,5 +1,6 @@
 # ruff: noqa: F403, F405
-from torch.nn import ReLU
+from collections import Counter as ReLU
+
 from vk_core.config import read_base
 
 with read_base():
