@@ -318,6 +318,15 @@ def test_worker_seeding_is_reproducible_and_distinct():
     assert _epoch(2, seed=8) != a
 
 
+def test_unseeded_workers_do_not_share_a_stream():
+    torch.manual_seed(0)
+    loader = DataLoader(_RandomDataset(), batch_size=1, num_workers=2)  # no worker_init_fn
+    first = [float(x) for x in loader]
+    assert len(set(first)) == 8
+    torch.manual_seed(0)
+    assert [float(x) for x in DataLoader(_RandomDataset(), batch_size=1, num_workers=2)] == first
+
+
 def test_seed_data_rng():
     seed_data_rng(5)
     x = data_rng().random(3)

@@ -59,6 +59,15 @@ def test_load_image_from_file(tmp_path):
         LoadImageFromFile(color_type="rgb")
 
 
+def test_load_image_accepts_deprecated_file_client_args(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((3, 4, 3), np.uint8))
+    with pytest.warns(DeprecationWarning, match="file_client_args is deprecated"):
+        t = LoadImageFromFile(file_client_args=dict(backend="disk"))
+    assert t(dict(img_path=str(tmp_path / "a.png")))["img_shape"] == (3, 4)
+    with pytest.raises(ValueError, match="not both"):
+        LoadImageFromFile(backend_args={}, file_client_args=dict(backend="disk"))
+
+
 def test_load_annotations(tmp_path):
     seg = (np.arange(20).reshape(4, 5) % 3).astype(np.uint8)
     cv2.imwrite(str(tmp_path / "s.png"), seg)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from vk_core import fileio
@@ -11,6 +13,16 @@ from vk_core.registry import TRANSFORMS
 from .base import BaseTransform
 
 _COLOR_TYPES = ("color", "grayscale", "unchanged", "color_ignore_orientation", "grayscale_ignore_orientation")
+
+
+def _merge_file_client_args(owner: str, backend_args: dict | None, file_client_args: dict | None) -> dict | None:
+    """Accepts MMCV 1.x ``file_client_args`` (deprecated) as ``backend_args``."""
+    if file_client_args is None:
+        return backend_args
+    if backend_args is not None:
+        raise ValueError(f"{owner}: give backend_args or the deprecated file_client_args, not both")
+    warnings.warn(f"{owner}: file_client_args is deprecated, use backend_args", DeprecationWarning, stacklevel=3)
+    return dict(file_client_args)
 
 
 @TRANSFORMS.register_module()
@@ -33,7 +45,9 @@ class LoadImageFromFile(BaseTransform):
         ignore_empty: bool = False,
         *,
         backend_args: dict | None = None,
+        file_client_args: dict | None = None,
     ):
+        backend_args = _merge_file_client_args(type(self).__name__, backend_args, file_client_args)
         if color_type not in _COLOR_TYPES:
             raise ValueError(f"LoadImageFromFile: color_type must be one of {_COLOR_TYPES}, got {color_type!r}")
         if imdecode_backend not in ("cv2", "pillow"):
@@ -86,7 +100,9 @@ class LoadAnnotations(BaseTransform):
         imdecode_backend: str = "cv2",
         *,
         backend_args: dict | None = None,
+        file_client_args: dict | None = None,
     ):
+        backend_args = _merge_file_client_args(type(self).__name__, backend_args, file_client_args)
         if imdecode_backend not in ("cv2", "pillow"):
             raise ValueError(f"LoadAnnotations: imdecode_backend must be 'cv2' or 'pillow', got {imdecode_backend!r}")
         self.with_bbox = with_bbox
