@@ -10,6 +10,7 @@ to ``begin``. Values are updated recursively from the current group value, exact
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 from vk_core.registry import PARAM_SCHEDULERS
@@ -73,8 +74,9 @@ class _ParamScheduler:
                 f"{who}: the optimizer's parameter groups have no {param_name!r} (keys: "
                 f"{sorted(k for k in optimizer.param_groups[0] if k != 'params')})"
             )
-        if not (isinstance(begin, int) and isinstance(end, int)):
+        if not (isinstance(begin, numbers.Integral) and isinstance(end, numbers.Integral)):
             raise TypeError(f"{who}: begin and end must be ints, got begin={begin!r}, end={end!r}")
+        begin, end = int(begin), int(end)
         if end <= begin:
             raise ValueError(
                 f"{who}: end must be larger than begin, got begin={begin}, end={end}; the scheduler acts on "
