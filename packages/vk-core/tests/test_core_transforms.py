@@ -483,3 +483,21 @@ def test_resize_then_flip_keeps_boxes_inside_and_consistent(h, w, sw, sh, box):
     assert (nh, nw) == (sh, sw)
     assert 0 <= b[0] <= b[2] <= nw + 1e-3 and 0 <= b[1] <= b[3] <= nh + 1e-3
     np.testing.assert_allclose(b, [sw - x2 * sw / w, y1 * sh / h, sw - x1 * sw / w, y2 * sh / h], rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "cfg, error, match",
+    [
+        (dict(type="Resize", scal=(1, 2)), TypeError, "unexpected keyword argument 'scal'"),
+        (
+            dict(type="RandomResize", scale=(10, 10), ratio_range=(0.5, 1.5), keepratio=True),
+            TypeError,
+            "unexpected keyword argument 'keepratio'",
+        ),
+        (dict(type="Resizee", scale=1), KeyError, "Did you mean: 'Resize'"),
+        (dict(type="Pad", size=(-1, 4)), ValueError, "size must be a positive int"),
+    ],
+)
+def test_bad_pipeline_configs_fail_when_the_pipeline_is_built(cfg, error, match):
+    with pytest.raises(error, match=match):
+        Compose([dict(type="LoadImageFromFile"), cfg])
