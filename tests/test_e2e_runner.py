@@ -107,12 +107,22 @@ def _resume_cfg(work: Path, by_epoch: bool) -> dict:
     return cfg
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)  # the same intra-op threading as the OMP_NUM_THREADS=1 subprocesses
+    # tiny models: one thread avoids oversubscribing a shared 2-core machine; the Runner sets process-wide
+    # random and determinism state, which must not leak into other tests
+    from vk_core.runner.checkpoint import get_rng_state, set_rng_state
+
+    threads = torch.get_num_threads()
+    det, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    cudnn = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    rng = get_rng_state()
+    torch.set_num_threads(1)
     yield
-    torch.set_num_threads(old)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(det, warn_only=warn)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
+    set_rng_state(rng)
 
 
 def _train_in_process(cfg: dict, module_dir: Path | None = None) -> None:

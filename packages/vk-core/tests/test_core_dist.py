@@ -66,3 +66,12 @@ def test_two_process_gloo_collectives(tmp_path):
     assert r0["collected"] == ["item0", "item1", "item2", "item3", "item4"]
     assert r1["collected"] is None
     assert r0["seed_equal"] and r0["backend"] == "gloo"
+
+
+def test_init_dist_reports_missing_environment(monkeypatch):
+    for key in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_NODELIST"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(RuntimeError, match=r"missing \['RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'\]"):
+        dist.init_dist("pytorch")
+    with pytest.raises(RuntimeError, match="launcher='slurm' needs SLURM variables"):
+        dist.init_dist("slurm")

@@ -16,11 +16,20 @@ from vk_core.runner.toy import ToyClassifier, toy_config
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    # tiny models: thread start-up costs more than the maths on a shared 2-core machine
-    old = torch.get_num_threads()
+    # tiny models: one thread avoids oversubscribing a shared 2-core machine; the Runner sets process-wide
+    # random and determinism state, which must not leak into other tests
+    from vk_core.runner.checkpoint import get_rng_state, set_rng_state
+
+    threads = torch.get_num_threads()
+    det, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    cudnn = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    rng = get_rng_state()
     torch.set_num_threads(1)
     yield
-    torch.set_num_threads(old)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(det, warn_only=warn)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
+    set_rng_state(rng)
 
 
 def test_priorities():
@@ -168,3 +177,42 @@ def test_profiler_hook_writes_trace(tmp_path):
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert (tmp_path / runner.timestamp / "profiler_trace.json").stat().st_size > 0
+
+
+def test_logger_progress_bar(tmp_path):
+    cfg = toy_config(
+        str(tmp_path),
+        max_epochs=1,
+        default_hooks=dict(logger=dict(type="LoggerHook", interval=4, progress=True), checkpoint=None),
+    )
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.test()["toy/accuracy"] >= 0
+
+
+def test_naive_visualization_hook_records_images(tmp_path):
+    from types import SimpleNamespace
+
+    from vk_core.hooks import NaiveVisualizationHook
+    from vk_core.structures import BaseDataElement
+    from vk_core.visualization import Visualizer
+
+    vis = Visualizer.get_instance("naive_vis_test", vis_backends=[dict(type="LocalVisBackend")], save_dir=str(tmp_path))
+    hook = NaiveVisualizationHook(interval=2)
+    runner = SimpleNamespace(visualizer=vis)
+    sample = BaseDataElement(metainfo=dict(img_path="/data/cat.jpg"))
+    batch = {"inputs": [torch.rand(3, 4, 5) * 255, torch.rand(8)], "data_samples": [sample, sample]}
+    hook.after_test_iter(runner, 0, batch, outputs=None)  # not due: interval 2
+    hook.after_test_iter(runner, 1, batch, outputs=None)
+    images = sorted(p.name for p in (tmp_path / "vis_image").glob("*.png"))
+    assert images == ["cat_1.png"]  # the 1-D input is not an image and is skipped
+
+
+def test_sync_buffers_and_empty_cache_hooks_run_single_process(tmp_path):
+    cfg = toy_config(
+        str(tmp_path),
+        max_epochs=1,
+        default_hooks=dict(checkpoint=None),
+        custom_hooks=[dict(type="SyncBuffersHook"), dict(type="EmptyCacheHook", after_iter=True)],
+    )
+    Runner.from_cfg(cfg).train()

@@ -11,10 +11,20 @@ from vk_core.runner.toy import toy_config
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    old = torch.get_num_threads()
+    # tiny models: one thread avoids oversubscribing a shared 2-core machine; the Runner sets process-wide
+    # random and determinism state, which must not leak into other tests
+    from vk_core.runner.checkpoint import get_rng_state, set_rng_state
+
+    threads = torch.get_num_threads()
+    det, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    cudnn = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    rng = get_rng_state()
     torch.set_num_threads(1)
     yield
-    torch.set_num_threads(old)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(det, warn_only=warn)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
+    set_rng_state(rng)
 
 
 def test_train_val_test_and_work_dir_layout(tmp_path):

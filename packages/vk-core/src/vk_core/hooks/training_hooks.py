@@ -285,8 +285,13 @@ class NaiveVisualizationHook(Hook):
         self.draw_pred = draw_pred
 
     @staticmethod
-    def _to_image(tensor) -> np.ndarray:
+    def _to_image(tensor) -> np.ndarray | None:
+        """CHW/HWC/HW tensor -> RGB uint8 (min-max scaled when outside 0..255); None for non-image inputs."""
+        if not isinstance(tensor, torch.Tensor) or tensor.ndim not in (2, 3):
+            return None
         img = tensor.detach().cpu()
+        if img.ndim == 2:
+            img = img[None]
         if img.ndim == 3 and img.shape[0] in (1, 3):
             img = img.permute(1, 2, 0)
         img = img.float().numpy()
@@ -305,6 +310,9 @@ class NaiveVisualizationHook(Hook):
         samples = data_batch.get("data_samples") or [None] * len(inputs)
         outputs = outputs or [None] * len(inputs)
         for i, (img, gt, pred) in enumerate(zip(inputs, samples, outputs)):
+            image = self._to_image(img)
+            if image is None:
+                continue
             meta = getattr(gt, "metainfo", {}) if gt is not None else {}
             name = Path(meta.get("img_path", f"batch{batch_idx}_{i}")).stem
             runner.visualizer.add_datasample(

@@ -115,7 +115,7 @@ def toy_config(work_dir: str, max_epochs: int = 2, batch_size: int = 8, num_samp
         optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1, momentum=0.9)),
         param_scheduler=[dict(type="MultiStepLR", milestones=[1], gamma=0.1)],
         default_hooks=dict(logger=dict(type="LoggerHook", interval=2)),
-        randomness=dict(seed=0, deterministic=True),
+        randomness=dict(seed=0),
     )
     cfg.update(overrides)
     return cfg
