@@ -243,3 +243,21 @@ def test_torchrun_two_processes_match_one_process(tmp_path, one_thread):
     for key in a:
         torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=0, msg=f"{key} differs")
     assert _last_metric(tmp_path / "single", "toy/accuracy") == _last_metric(tmp_path / "double", "toy/accuracy")
+
+
+def test_cli_in_process_amp_cfg_options_and_errors(tmp_path, capsys):
+    from vk_core.cli.main import main as vk_main
+
+    cfg = _write_config(tmp_path / "toy.py", toy_config(str(tmp_path / "unused"), max_epochs=2))
+    work = tmp_path / "work"
+    args = ["train", str(cfg), "--work-dir", str(work), "--amp", "--cfg-options", "train_cfg.max_epochs=1"]
+    assert vk_main(args) == 0
+    ckpt = torch.load(work / "epoch_1.pth", weights_only=True)
+    assert ckpt["meta"]["epoch"] == 1 and not (work / "epoch_2.pth").exists()
+    assert "AmpOptimWrapper" in (work / "toy.py").read_text()
+    assert vk_main(["test", str(cfg), str(work / "epoch_1.pth"), "--work-dir", str(tmp_path / "t")]) == 0
+    assert "toy/accuracy" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="neither a file nor a config shipped"):
+        vk_main(["train", "no_such_config_anywhere"])
+    with pytest.raises(SystemExit, match=r"must end in \.pkl"):
+        vk_main(["test", str(cfg), str(work / "epoch_1.pth"), "--out", "x.json"])

@@ -158,3 +158,29 @@ def test_print_log_to_stdout(capsys):
     logger.setLevel(logging.INFO)
     print_log("to logger", logger=logger)
     assert "to logger" in stream.getvalue()
+
+
+def test_analyze_logs_train_time_and_plot(tmp_path):
+    import json
+
+    from vk_core.cli.analyze_logs import load_json_log, plot_curve, train_time_stats
+
+    records = [
+        {"lr": 0.1, "time": 9.0, "loss": 1.0, "epoch": 1, "step": 1},  # first iteration: an outlier
+        {"lr": 0.1, "time": 1.0, "loss": 0.8, "epoch": 1, "step": 2},
+        {"lr": 0.1, "time": 3.0, "loss": 0.6, "epoch": 1, "step": 3},
+        {"lr": 0.1, "time": 5.0, "loss": 0.5, "epoch": 2, "step": 4},
+        {"lr": 0.1, "time": 2.0, "loss": 0.4, "epoch": 2, "step": 5},
+        {"acc": 50.0, "step": 2},
+    ]
+    path = tmp_path / "scalars.json"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    stats = train_time_stats(load_json_log(path))
+    assert stats["per_epoch"] == {1: 2.0, 2: 2.0}
+    assert train_time_stats(records, include_outliers=True)["per_epoch"] == {1: pytest.approx(13 / 3), 2: 3.5}
+    out = plot_curve([records], [str(path)], ["loss"], str(tmp_path / "loss.png"))
+    assert (tmp_path / "loss.png").stat().st_size > 0 and out.endswith("loss.png")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"a": 1}\nnot json\n')
+    with pytest.raises(ValueError, match=r"bad.json:2: not a JSON object"):
+        load_json_log(bad)

@@ -81,3 +81,23 @@ def test_tensorboard_events_read_back(tmp_path):
     events = acc.Scalars("loss")
     assert [e.step for e in events] == [0, 1, 2]
     assert [round(e.value, 5) for e in events] == [1.0, 0.5, 0.33333]
+
+
+def test_wandb_backend_offline(tmp_path):
+    pytest.importorskip("wandb")
+    from vk_core.visualization import WandbVisBackend
+
+    backend = WandbVisBackend(str(tmp_path), init_kwargs=dict(mode="offline", project="vk-test"))
+    backend.add_scalars({"loss": 0.5}, step=1)
+    backend.close()
+    assert any(tmp_path.rglob("*.wandb"))
+
+
+def test_mlflow_backend_file_store(tmp_path):
+    pytest.importorskip("mlflow")
+    from vk_core.visualization import MLflowVisBackend
+
+    backend = MLflowVisBackend(str(tmp_path), exp_name="vk-test")
+    backend.add_scalars({"loss": 0.5}, step=1)
+    backend.close()
+    assert any((tmp_path / "mlruns").rglob("loss"))
