@@ -63,7 +63,7 @@ format: $(STAMPS)/torch
 # MMEngine is measured beside vk in some benchmarks; it is installed without its dependency tree (which would
 # pull opencv-python and a torch of its own choosing), plus the few pure-Python packages it imports.
 $(STAMPS)/bench-deps: $(STAMPS)/torch
-	$(PIP) install --no-deps "mmengine==0.10.7" addict yapf termcolor
+	$(PIP) install --no-deps "mmengine==0.10.7" addict yapf termcolor platformdirs
 	@touch $@
 
 bench: setup $(STAMPS)/bench-deps
