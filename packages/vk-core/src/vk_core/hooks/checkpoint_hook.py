@@ -6,7 +6,7 @@ import math
 import os
 from pathlib import Path
 
-from vk_core.hooks.hook import Hook
+from vk_core.hooks.hook import Hook, built_train_loop
 
 _GREATER_KEYS = ("acc", "top", "ar@", "auc", "precision", "map", "mdice", "miou", "macc", "aacc", "ap", "recall")
 _LESS_KEYS = ("loss",)
@@ -153,7 +153,8 @@ class CheckpointHook(Hook):
             hub.update_info("checkpoint_hook_kept", kept[-self.max_keep_ckpts :])
 
     def after_val_epoch(self, runner, metrics=None) -> None:
-        if not self.save_best or not metrics or runner._train_loop is None:
+        loop = built_train_loop(runner)
+        if not self.save_best or not metrics or loop is None:
             return
         from vk_core.dist import is_main_process
         from vk_core.evaluator import get_metric_value
@@ -161,7 +162,7 @@ class CheckpointHook(Hook):
         keys = [next(iter(metrics))] if self.save_best == ["auto"] else self.save_best
         rules = self.rules if self.save_best != ["auto"] else [self.rules[0] if self.rules else None]
         hub = runner.message_hub
-        by_epoch = getattr(runner.train_loop, "by_epoch", self.by_epoch)
+        by_epoch = getattr(loop, "by_epoch", self.by_epoch)
         stamp = f"epoch_{runner.epoch}" if by_epoch else f"iter_{runner.iter}"
         for key, rule in zip(keys, rules):
             rule = rule or self._infer_rule(key)

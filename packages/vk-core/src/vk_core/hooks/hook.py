@@ -39,6 +39,19 @@ def get_priority(priority) -> int:
 
 DATA_BATCH = dict | tuple | list | None
 
+
+def built_train_loop(runner):
+    """The runner's train loop if it has been built (training is under way), else None.
+
+    Hooks use this instead of ``runner.train_loop``, which would build the loop from its config during a
+    ``runner.val()`` or ``runner.test()`` call.
+    """
+    getter = getattr(runner, "_built_train_loop", None)
+    if getter is not None:
+        return getter()
+    return getattr(runner, "train_loop", None)
+
+
 HOOK_POINTS = (
     "before_run",
     "after_run",

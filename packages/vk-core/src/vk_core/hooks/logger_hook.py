@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from vk_core.hooks.hook import Hook
+from vk_core.hooks.hook import Hook, built_train_loop
 
 
 class _Progress:
@@ -87,7 +87,7 @@ class LoggerHook(Hook):
         self.json_log_path = f"{runner.timestamp}.json"
 
     def before_train_epoch(self, runner) -> None:
-        if self._bar_on() and runner.train_loop is not None and getattr(runner.train_loop, "by_epoch", False):
+        if self._bar_on() and getattr(built_train_loop(runner), "by_epoch", False):
             self._bar.start(f"epoch {runner.epoch + 1}/{runner.max_epochs}", len(runner.train_dataloader))
 
     def before_val_epoch(self, runner) -> None:
@@ -99,7 +99,7 @@ class LoggerHook(Hook):
             self._bar.start("test", len(runner.test_dataloader))
 
     def before_train(self, runner) -> None:
-        self._by_epoch = bool(getattr(runner.train_loop, "by_epoch", False))
+        self._by_epoch = bool(getattr(built_train_loop(runner), "by_epoch", False))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         # runs every iteration: keep the common path to a few integer operations
@@ -139,7 +139,7 @@ class LoggerHook(Hook):
         self._bar.stop()
         tag, log_str = runner.log_processor.get_log_after_epoch(runner, len(runner.val_dataloader) - 1, "val")
         runner.logger.info(log_str)
-        by_epoch = getattr(runner.train_loop, "by_epoch", False) if runner._train_loop is not None else False
+        by_epoch = getattr(built_train_loop(runner), "by_epoch", False)
         step = runner.epoch if (self.log_metric_by_epoch and by_epoch) else runner.iter
         runner.visualizer.add_scalars(tag, step=step, file_path=self.json_log_path)
 

@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from vk_core.hooks.hook import Hook
+from vk_core.hooks.hook import Hook, built_train_loop
 
 
 def _scalar_or_none(value):
@@ -158,7 +158,7 @@ class ParamSchedulerHook(Hook):
                 scheduler.step()
 
     def after_val_epoch(self, runner, metrics=None) -> None:
-        if metrics is None or getattr(runner, "_train_loop", None) is None:
+        if metrics is None or built_train_loop(runner) is None:
             return
         for scheduler in _iter_schedulers(runner.param_schedulers):
             if getattr(scheduler, "need_val_args", False):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vk_core.hooks.hook import Hook
+from vk_core.hooks.hook import Hook, built_train_loop
 
 
 class EMAHook(Hook):
@@ -164,7 +164,8 @@ class EarlyStoppingHook(Hook):
         return value > best + self.min_delta if self.rule == "greater" else value < best - self.min_delta
 
     def after_val_epoch(self, runner, metrics=None) -> None:
-        if runner._train_loop is None:
+        loop = built_train_loop(runner)
+        if loop is None:
             return
         metrics = metrics or {}
         if self.monitor not in metrics:
@@ -192,7 +193,7 @@ class EarlyStoppingHook(Hook):
         hub.update_info("early_stopping/best", best)
         hub.update_info("early_stopping/wait", wait)
         if reason:
-            runner.train_loop.stop_training = True
+            loop.stop_training = True
             runner.logger.info(f"Early stopping at epoch {runner.epoch}, iteration {runner.iter}: {reason}")
 
 
