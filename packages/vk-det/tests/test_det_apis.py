@@ -56,6 +56,7 @@ def test_test_pipeline_drops_annotations_and_swaps_loader(small_cfg):
     assert "LoadAnnotations" not in names and names[0] == "LoadImageFromNDArray" and names[-1] == "PackDetInputs"
 
 
+@pytest.mark.slow
 def test_folder_batch_and_out_dir(inferencer, images, tmp_path):
     out = inferencer(str(images), batch_size=2, out_dir=str(tmp_path), pred_score_thr=0.0, return_vis=True)
     preds = out["predictions"]
@@ -109,6 +110,7 @@ def test_bad_inputs(inferencer, tmp_path):
         inferencer(3)
 
 
+@pytest.mark.slow
 def test_init_and_inference_detector(small_cfg, images, tmp_path):
     torch.manual_seed(0)
     model = init_detector(small_cfg, device="cpu")

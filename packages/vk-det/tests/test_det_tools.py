@@ -162,6 +162,7 @@ def test_benchmark_dataloader_and_confusion_cli(shapes_cfg, tmp_path, capsys):
     assert (tmp_path / "cm" / "confusion_matrix.png").is_file()
 
 
+@pytest.mark.slow
 def test_infer_cli(shapes_cfg, tmp_path):
     _, root = shapes_cfg
     img = next((root / "images" / "val").iterdir())
