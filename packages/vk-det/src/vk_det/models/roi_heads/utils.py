@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
 from vk_det.structures.bbox import bbox2roi, get_box_tensor
 
 __all__ = [
@@ -17,8 +18,10 @@ __all__ = [
     "paste_masks_in_image",
 ]
 
-# Pasting writes N x H x W floats at most per chunk; keep a chunk under this many bytes.
+# Mask pasting samples at most N x H x W floats per chunk; keep a chunk under this many bytes.
 _PASTE_CHUNK_BYTES = 256 * 1024**2
+# Masks pasted together; small chunks of similar-size boxes waste little work on padding to the largest box.
+_PASTE_CHUNK_SIZE = 16
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg: dict, class_agnostic: bool = False):
@@ -160,22 +163,28 @@ def empty_instances(
     return out
 
 
-def _paste_chunk(masks: Tensor, boxes: Tensor, img_h: int, img_w: int):
-    """Resample each ``(1, m, m)`` mask into its box's pixel window (box plus one pixel, clipped to the image).
+def _paste_chunk(
+    out: Tensor, inds: Tensor, masks: Tensor, boxes: Tensor, img_h: int, img_w: int, threshold: float
+) -> None:
+    """Paste masks ``inds`` into their planes of ``out`` (``(N, img_h, img_w)``, zero-initialised).
 
-    Every mask is sampled on a window as large as the largest box of the chunk, so the whole chunk is one
-    ``grid_sample`` call; the pixels outside each box's own window are dropped. Returns the sampled values with
-    the (instance, y, x) image coordinates they belong to.
+    Each mask is resampled on its box's pixel window (the box plus one pixel, clipped to the image) and is zero
+    elsewhere. The chunk's masks are sampled on a window as large as its largest box in one ``grid_sample``
+    call; each mask's own window is then copied into its plane as a rectangle. That copy is a Python loop, but
+    of one slice assignment per mask: on one CPU thread it beat scattering through int64 pixel indices by
+    2.5x on an 800 x 1216 image (the index arithmetic costs more than the copies).
     """
     x0, y0, x1, y1 = boxes.unbind(1)
     x0i = (x0.floor() - 1).clamp(min=0).long()
     y0i = (y0.floor() - 1).clamp(min=0).long()
     x1i = (x1.ceil() + 1).clamp(max=img_w).long()
     y1i = (y1.ceil() + 1).clamp(max=img_h).long()
-    win_w = int((x1i - x0i).clamp(min=0).max())
-    win_h = int((y1i - y0i).clamp(min=0).max())
+    ww = (x1i - x0i).clamp(min=0)
+    wh = (y1i - y0i).clamp(min=0)
+    win_w = max(int(ww.max()), 1)
+    win_h = max(int(wh.max()), 1)
     device = masks.device
-    xs = x0i[:, None] + torch.arange(win_w, device=device)  # (N, win_w) image columns
+    xs = x0i[:, None] + torch.arange(win_w, device=device)  # (n, win_w) image columns
     ys = y0i[:, None] + torch.arange(win_h, device=device)
     bw = (x1 - x0)[:, None]
     bh = (y1 - y0)[:, None]
@@ -185,9 +194,10 @@ def _paste_chunk(masks: Tensor, boxes: Tensor, img_h: int, img_w: int):
     n = masks.size(0)
     grid = torch.stack([gx[:, None, :].expand(n, win_h, win_w), gy[:, :, None].expand(n, win_h, win_w)], dim=3)
     values = F.grid_sample(masks.float(), grid, align_corners=False)[:, 0]
-    valid = (xs < x1i[:, None])[:, None, :] & (ys < y1i[:, None])[:, :, None]
-    inst, yy, xx = valid.nonzero(as_tuple=True)
-    return values[inst, yy, xx], inst, ys[inst, yy], xs[inst, xx]
+    values = values >= threshold if threshold >= 0 else (values * 255).to(torch.uint8)
+    rects = torch.stack([inds, x0i, y0i, ww, wh], 1).tolist()
+    for k, (i, xa, ya, w, h) in enumerate(rects):
+        out[i, ya : ya + h, xa : xa + w] = values[k, :h, :w]
 
 
 def paste_masks_in_image(masks: Tensor, boxes: Tensor, img_h: int, img_w: int, threshold: float = 0.5) -> Tensor:
@@ -200,12 +210,16 @@ def paste_masks_in_image(masks: Tensor, boxes: Tensor, img_h: int, img_w: int, t
     if boxes.dim() != 2 or boxes.size(0) != masks.size(0) or boxes.size(1) != 4:
         raise ValueError(f"paste_masks_in_image: boxes must have shape ({masks.size(0)}, 4), got {tuple(boxes.shape)}")
     n = masks.size(0)
-    out = torch.zeros(n, img_h, img_w, dtype=torch.bool if threshold >= 0 else torch.uint8, device=masks.device)
+    dtype = torch.bool if threshold >= 0 else torch.uint8
+    out = torch.zeros(n, img_h, img_w, dtype=dtype, device=masks.device)
     if n == 0:
         return out
-    chunk = max(1, _PASTE_CHUNK_BYTES // max(1, 4 * img_h * img_w))
+    # Boxes of similar size share a chunk, so each chunk's common window stays close to its boxes' own; a
+    # chunk's sampled windows stay under the memory budget.
+    area = (boxes[:, 2] - boxes[:, 0]).clamp(min=1) * (boxes[:, 3] - boxes[:, 1]).clamp(min=1)
+    order = area.argsort()
+    chunk = int(min(_PASTE_CHUNK_SIZE, max(1, _PASTE_CHUNK_BYTES // max(1, 4 * img_h * img_w))))
     for start in range(0, n, chunk):
-        values, inst, yy, xx = _paste_chunk(masks[start : start + chunk], boxes[start : start + chunk], img_h, img_w)
-        values = values >= threshold if threshold >= 0 else (values * 255).to(torch.uint8)
-        out[inst + start, yy, xx] = values
+        inds = order[start : start + chunk]
+        _paste_chunk(out, inds, masks[inds], boxes[inds], img_h, img_w, threshold)
     return out
