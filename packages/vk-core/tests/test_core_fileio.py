@@ -188,3 +188,20 @@ def test_dataset_reads_annotations_through_backend_args(tmp_path):
 
     ds = BaseDataset("ann.json", backend_args={"backend": "dictstore"})
     assert len(ds) == 1 and ds.metainfo["classes"] == ["a"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lines=st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12), max_size=12
+    ),
+    offset=st.integers(0, 5),
+    max_num=st.integers(-1, 6),
+)
+def test_list_from_file_slices_like_python(tmp_path_factory, lines, offset, max_num):
+    path = tmp_path_factory.mktemp("lines") / "l.txt"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    expected = lines[offset:]
+    if max_num > 0:
+        expected = expected[:max_num]
+    assert fileio.list_from_file(path, prefix="p/", offset=offset, max_num=max_num) == ["p/" + x for x in expected]

@@ -75,6 +75,8 @@ def test_imresize_matches_cv2(img):
     near = vi.imresize(img, (20, 60), interpolation="nearest")
     assert np.array_equal(near, cv2.resize(img, (20, 60), interpolation=cv2.INTER_NEAREST))
     assert vi.imresize(img[..., :1], (10, 10)).shape == (10, 10, 1)
+    pil = vi.imresize(img, (80, 15), backend="pillow", interpolation="nearest")
+    assert pil.shape == (15, 80, 3) and pil.dtype == np.uint8
     with pytest.raises(ValueError, match="size must be"):
         vi.imresize(img, (0, 10))
     with pytest.raises(ValueError, match="interpolation must be one of"):

@@ -54,7 +54,12 @@ def imresize(
     if backend == "pillow":
         from PIL import Image
 
-        pil_modes = {"nearest": 0, "bilinear": 2, "bicubic": 3, "lanczos": 1, "box": 4, "hamming": 5}
+        # Pillow's filters; 'area' maps to BOX, the closest equivalent of cv2's INTER_AREA.
+        pil_modes = {"nearest": 0, "bilinear": 2, "bicubic": 3, "lanczos": 1, "area": 4, "box": 4, "hamming": 5}
+        if interpolation not in pil_modes:
+            raise ValueError(
+                f"imresize: interpolation must be one of {sorted(pil_modes)} for pillow, got {interpolation!r}"
+            )
         resized = np.array(Image.fromarray(img).resize(size, pil_modes[interpolation]))
     elif backend not in (None, "cv2"):
         raise ValueError(f"imresize: backend must be 'cv2' or 'pillow', got {backend!r}")
