@@ -166,3 +166,18 @@ def test_same_seed_same_weights(tmp_path):
     b.train()
     wa, wb = _final_weights(a), _final_weights(b)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_set_random_seed():
+    from vk_core.runner import set_random_seed
+
+    assert set_random_seed(11) == 11
+    first = torch.rand(2)
+    set_random_seed(11, diff_rank_seed=True)  # rank 0 of 1: unchanged
+    assert torch.equal(torch.rand(2), first)
+    drawn = set_random_seed(None)
+    assert isinstance(drawn, int) and 0 <= drawn < 2**31
+    set_random_seed(1, deterministic=True)
+    assert torch.are_deterministic_algorithms_enabled() and not torch.backends.cudnn.benchmark
+    with pytest.raises(TypeError, match="randomness.seed must be an int"):
+        set_random_seed("1")
