@@ -185,3 +185,84 @@ def test_random_choice_resize_and_ndarray_loader():
     assert res["img_shape"] in ((20, 30), (80, 120))
     out = LoadImageFromNDArray()(dict(img=np.zeros((5, 7), np.uint8)))
     assert out["img"].shape == (5, 7, 3) and out["ori_shape"] == (5, 7)
+
+
+def _loaded(h, w, boxes, value=255):
+    img = np.zeros((h, w, 3), np.uint8)
+    for x1, y1, x2, y2 in np.asarray(boxes, int):
+        img[y1:y2, x1:x2] = value
+    return dict(
+        img=img,
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        gt_bboxes=np.asarray(boxes, np.float32).reshape(-1, 4),
+        gt_bboxes_labels=np.arange(len(boxes), dtype=np.int64),
+        gt_ignore_flags=np.zeros(len(boxes), bool),
+    )
+
+
+def _boxes_cover_bright_pixels(res, tol=2.0):
+    bright = res["img"][..., 0] > 200
+    for x1, y1, x2, y2 in res["gt_bboxes"]:
+        if x2 - x1 < 4 or y2 - y1 < 4:
+            continue  # resampled edges dominate slivers cut by the canvas border
+        inside = bright[int(np.ceil(y1)) + 1 : int(y2) - 1, int(np.ceil(x1)) + 1 : int(x2) - 1]
+        assert inside.mean() > 0.9  # each box sits on a bright rectangle
+    ys, xs = np.nonzero(bright)
+    if len(xs):
+        b = res["gt_bboxes"]
+        covered = ((xs[:, None] >= b[:, 0] - tol) & (xs[:, None] <= b[:, 2] + tol)
+                   & (ys[:, None] >= b[:, 1] - tol) & (ys[:, None] <= b[:, 3] + tol)).any(axis=1)  # fmt: skip
+        assert covered.mean() > 0.98  # every bright pixel is inside some box
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=15, deadline=None)
+def test_mosaic_and_affine_keep_boxes_on_their_pixels(seed):
+    from vk_core.dataset import seed_data_rng
+    from vk_det.transforms import Mosaic, RandomAffine
+
+    seed_data_rng(seed)
+    samples = [_loaded(40 + 10 * k, 60 - 5 * k, [[5, 5, 20, 18], [25, 20, 38, 35]]) for k in range(4)]
+    res = dict(samples[0], mix_results=samples[1:])
+    res = Mosaic(img_scale=(64, 48), pad_val=0)(res)
+    assert res["img"].shape[:2] == (96, 128) and "mix_results" not in res
+    assert len(res["gt_bboxes"]) == len(res["gt_bboxes_labels"]) == len(res["gt_ignore_flags"])
+    _boxes_cover_bright_pixels(res)
+    out = RandomAffine(max_rotate_degree=0, max_shear_degree=0, border_val=(0, 0, 0))(res)
+    assert out["img"].shape[:2] == (96, 128)
+    _boxes_cover_bright_pixels(out)
+
+
+def test_mixup_and_hsv_and_mix_dataset(tmp_path):
+    from vk_core.dataset import seed_data_rng
+    from vk_det.datasets import MultiImageMixDataset
+    from vk_det.transforms import MixUp, YOLOXHSVRandomAug
+
+    seed_data_rng(0)
+    a, b = _loaded(40, 60, [[5, 5, 20, 18]]), _loaded(30, 30, [[2, 2, 12, 12], [15, 15, 28, 28]])
+    out = MixUp(img_scale=(60, 40), ratio_range=(1, 1), flip_ratio=0)(dict(a, mix_results=[b]))
+    assert out["img"].shape == (40, 60, 3) and 1 <= len(out["gt_bboxes"]) <= 3
+    assert out["gt_bboxes_labels"][0] == 0 and len(out["gt_ignore_flags"]) == len(out["gt_bboxes"])
+    with pytest.raises(KeyError, match="MultiImageMixDataset"):
+        MixUp()(dict(a))
+    hsv = YOLOXHSVRandomAug()(dict(img=np.full((4, 4, 3), 100, np.uint8)))
+    assert hsv["img"].shape == (4, 4, 3) and hsv["img"].dtype == np.uint8
+
+    class Inner:
+        metainfo = dict(classes=("a", "b"))
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return _loaded(40, 60, [[5, 5, 20, 18], [25, 20, 38, 35]])
+
+        def get_data_info(self, i):
+            return dict(instances=[1])
+
+    ds = MultiImageMixDataset(Inner(), [dict(type="Mosaic", img_scale=(60, 40)), dict(type="PackDetInputs")])
+    item = ds[0]
+    assert item["inputs"].shape == (3, 80, 120) and len(ds) == 4
+    ds.update_skip_type_keys(["Mosaic"])
+    assert ds[0]["inputs"].shape == (3, 40, 60)

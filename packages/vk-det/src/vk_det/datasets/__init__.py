@@ -2,6 +2,7 @@
 
 from .base_det_dataset import BaseDetDataset
 from .coco import COCO_CLASSES, CocoDataset, CocoFormatError, load_coco_json, make_palette
+from .dataset_wrappers import MultiImageMixDataset
 from .samplers import AspectRatioBatchSampler
 from .voc import VOC_CLASSES, VOCDataset, XMLDataset, parse_voc_xml
 
@@ -12,6 +13,7 @@ __all__ = [
     "BaseDetDataset",
     "CocoDataset",
     "CocoFormatError",
+    "MultiImageMixDataset",
     "VOCDataset",
     "XMLDataset",
     "load_coco_json",

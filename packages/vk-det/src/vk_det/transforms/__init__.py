@@ -7,6 +7,7 @@ resolve to vk_core's through the registry parent.
 from .formatting import PackDetInputs
 from .geometric import Expand, MinIoURandomCrop, Pad, RandomChoiceResize, RandomCrop, RandomFlip, RandomResize, Resize
 from .loading import LoadAnnotations, LoadImageFromNDArray
+from .mix import MixUp, Mosaic, RandomAffine, YOLOXHSVRandomAug
 from .transforms import FilterAnnotations
 
 __all__ = [
@@ -15,6 +16,10 @@ __all__ = [
     "LoadAnnotations",
     "LoadImageFromNDArray",
     "MinIoURandomCrop",
+    "MixUp",
+    "Mosaic",
+    "RandomAffine",
+    "YOLOXHSVRandomAug",
     "PackDetInputs",
     "Pad",
     "RandomChoiceResize",
