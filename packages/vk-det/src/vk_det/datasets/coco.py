@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os.path as osp
 import warnings
 
@@ -108,10 +109,11 @@ class CocoDataset(BaseDetDataset):
             info = self.parse_data_info(dict(raw_img_info=img, raw_ann_info=anns_by_img.get(img["id"], [])), cat_ids)
             data_list.append(info)
         if self.num_dropped_boxes:
-            warnings.warn(
-                f"{path}: dropped {self.num_dropped_boxes} boxes narrower or shorter than 1 pixel or with zero area",
-                stacklevel=2,
-            )
+            msg = f"{path}: dropped {self.num_dropped_boxes} boxes narrower or shorter than 1 pixel or with zero area"
+            warnings.warn(msg, stacklevel=2)
+            from vk_core.logging import print_log
+
+            print_log(msg, logger="current", level=logging.WARNING)
         return data_list
 
     def parse_data_info(self, raw: dict, known_cat_ids: set | None = None) -> dict:
