@@ -266,3 +266,22 @@ def test_mixup_and_hsv_and_mix_dataset(tmp_path):
     assert item["inputs"].shape == (3, 80, 120) and len(ds) == 4
     ds.update_skip_type_keys(["Mosaic"])
     assert ds[0]["inputs"].shape == (3, 40, 60)
+
+
+def test_multi_scale_flip_aug_views():
+    from vk_core.registry import DefaultScope
+    from vk_det.transforms import MultiScaleFlipAug
+
+    with DefaultScope.using("vk_det"):
+        tta = MultiScaleFlipAug(
+            transforms=[dict(type="Resize", scale=(1, 1)), dict(type="PackDetInputs", meta_keys=("img_shape", "flip"))],
+            img_scale=[(120, 80), (30, 20)],
+            flip=True,
+        )
+    out = tta(_results())
+    shapes = [s.img_shape for s in out["data_samples"]]
+    flips = [s.flip for s in out["data_samples"]]
+    assert shapes == [(80, 120), (80, 120), (20, 30), (20, 30)] and flips == [False, True, False, True]
+    assert [tuple(x.shape) for x in out["inputs"]] == [(3, 80, 120), (3, 80, 120), (3, 20, 30), (3, 20, 30)]
+    with pytest.raises(ValueError, match="exactly one"):
+        MultiScaleFlipAug(transforms=[], img_scale=(1, 1), scale_factor=2.0)

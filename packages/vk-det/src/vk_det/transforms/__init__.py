@@ -9,6 +9,7 @@ from .geometric import Expand, MinIoURandomCrop, Pad, RandomChoiceResize, Random
 from .loading import LoadAnnotations, LoadImageFromNDArray
 from .mix import MixUp, Mosaic, RandomAffine, YOLOXHSVRandomAug
 from .transforms import FilterAnnotations
+from .tta import MultiScaleFlipAug
 
 __all__ = [
     "Expand",
@@ -17,6 +18,7 @@ __all__ = [
     "LoadImageFromNDArray",
     "MinIoURandomCrop",
     "MixUp",
+    "MultiScaleFlipAug",
     "Mosaic",
     "RandomAffine",
     "YOLOXHSVRandomAug",
