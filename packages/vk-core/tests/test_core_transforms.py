@@ -329,6 +329,13 @@ def test_normalize():
     expected = (s["img"][..., ::-1] - np.array([123.675, 116.28, 103.53])) / np.array([58.395, 57.12, 57.375])
     assert out["img"].dtype == np.float32 and np.allclose(out["img"], expected, atol=1e-5)
     assert out["img_norm_cfg"]["to_rgb"] is True
+    gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    out = Normalize(mean=[2.0], std=[4.0], to_rgb=False)(dict(img=gray))["img"]
+    assert np.allclose(out, (gray - 2.0) / 4.0)
+    many = np.arange(2 * 2 * 6, dtype=np.uint8).reshape(2, 2, 6)
+    assert np.allclose(Normalize(mean=[1.0], std=[2.0], to_rgb=False)(dict(img=many))["img"], (many - 1.0) / 2.0)
+    with pytest.raises(ValueError, match=r"needs a 3-channel image, got shape \(3, 4\) for x.jpg"):
+        Normalize(mean=[1, 2, 3], std=[1, 1, 1])(dict(img=gray, img_path="x.jpg"))
     with pytest.raises(ValueError, match="std values must be positive"):
         Normalize(mean=[0, 0, 0], std=[1, 0, 1])
     with pytest.raises(ValueError, match="need 1 or 3 values"):

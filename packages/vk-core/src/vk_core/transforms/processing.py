@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from numbers import Number
 
+import cv2
 import numpy as np
 
 from vk_core.dataset.rng import data_rng
@@ -18,7 +19,6 @@ from vk_core.image import (
     bgr2hsv,
     hsv2bgr,
     imflip,
-    imnormalize,
     impad,
     imrescale,
     imresize,
@@ -284,12 +284,15 @@ class RandomFlip(BaseTransform):
         else:
             probs = [float(prob) / len(directions)] * len(directions)
         # Cumulative bounds of each direction; a uniform draw past the last bound means "no flip".
-        self._bounds = np.cumsum(probs)
+        self._bounds = [float(b) for b in np.cumsum(probs)]
 
     def _choose_direction(self) -> str | None:
-        # One uniform draw and a search: Generator.choice(p=...) validates p on every call and costs ~20x more.
-        i = int(np.searchsorted(self._bounds, data_rng().random(), side="right"))
-        return self._directions[i] if i < len(self._directions) else None
+        # One uniform draw and a scan of <= 3 bounds: Generator.choice(p=...) validates p on every call (~20x cost).
+        u = data_rng().random()
+        for direction, bound in zip(self._directions, self._bounds):
+            if u < bound:
+                return direction
+        return None
 
     @staticmethod
     def _flip_bbox(bboxes: np.ndarray, img_shape: tuple[int, int], direction: str) -> np.ndarray:
@@ -592,9 +595,36 @@ class Normalize(BaseTransform):
         self.mean = mean_arr
         self.std = std_arr
         self.to_rgb = to_rgb
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _vectors(self, channels: int) -> tuple[np.ndarray, np.ndarray]:
+        """(1, C) mean and 1/std for a C-channel image, built once per channel count."""
+        if channels not in self._cache:
+            mean = np.broadcast_to(self.mean, (channels,)) if self.mean.size == 1 else self.mean
+            std = np.broadcast_to(self.std, (channels,)) if self.std.size == 1 else self.std
+            self._cache[channels] = (mean.reshape(1, -1).copy(), (1.0 / std).reshape(1, -1))
+        return self._cache[channels]
 
     def transform(self, results: dict) -> dict:
-        results["img"] = imnormalize(results["img"], self.mean, self.std, self.to_rgb)
+        img = results["img"]
+        channels = img.shape[2] if img.ndim == 3 else 1
+        if (self.to_rgb and channels != 3) or (self.mean.size == 3 and channels != 3):
+            raise ValueError(
+                f"Normalize(mean={self.mean.tolist()}, to_rgb={self.to_rgb}) needs a 3-channel image, "
+                f"got shape {img.shape} for {results.get('img_path', 'the image')}"
+            )
+        mean, std_inv = self._vectors(channels)
+        img = img.astype(np.float32)
+        if self.to_rgb:
+            cv2.cvtColor(img, cv2.COLOR_BGR2RGB, img)
+        if channels <= 4:
+            # In-place cv2 arithmetic with a (1, C) vector: the same calls as imnormalize_, prepared once.
+            cv2.subtract(img, mean, img)
+            cv2.multiply(img, std_inv, img)
+        else:
+            img -= mean.astype(np.float32).reshape(-1)
+            img *= std_inv.astype(np.float32).reshape(-1)
+        results["img"] = img
         results["img_norm_cfg"] = dict(mean=self.mean, std=self.std, to_rgb=self.to_rgb)
         return results
 
