@@ -171,3 +171,15 @@ def test_infer_cli(shapes_cfg, tmp_path):
     assert vk("infer", cfg_text_path, img, "--out-dir", tmp_path / "out", "--pred-score-thr", "0.9") == 0
     assert (tmp_path / "out" / "preds" / f"{img.stem}.json").is_file()
     assert (tmp_path / "out" / "vis" / f"{img.stem}.jpg").is_file()
+
+
+def test_get_flops_scales_with_pixels(shapes_cfg, capsys):
+    from vk_det.tools.get_flops import count
+
+    cfg, _ = shapes_cfg
+    small, big = count(cfg, (64, 64)), count(cfg, (128, 128))
+    assert small["params"] == big["params"] > 1e6
+    # convolutions dominate, so 4x the pixels is about 4x the FLOPs (extra FPN levels round up at 64 px)
+    assert 3.6 < big["flops"] / small["flops"] < 4.1
+    with pytest.raises(ValueError, match="--shape"):
+        count(cfg, (1, 2, 3))

@@ -11,6 +11,7 @@ TOOLS: dict[str, str] = {
     "browse-dataset": "vk_det.tools.browse_dataset",
     "confusion-matrix": "vk_det.tools.confusion_matrix",
     "benchmark": "vk_det.tools.benchmark",
+    "get-flops": "vk_det.tools.get_flops",
 }
 
 
