@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 namespace vk_ops {
 namespace {
@@ -39,6 +40,34 @@ inline scalar_t overlap(const scalar_t* a, const scalar_t* b, OverlapMode mode, 
   return iou - (enclose - uni) / enclose;
 }
 
+// One row of the (N, M) matrix: box a against every column box, branch-free so that it vectorises.
+template <OverlapMode M, typename acc_t, typename scalar_t>
+void overlap_row(acc_t ax1, acc_t ay1, acc_t ax2, acc_t ay2, const acc_t* __restrict__ bx1,
+                 const acc_t* __restrict__ by1, const acc_t* __restrict__ bx2, const acc_t* __restrict__ by2,
+                 const acc_t* __restrict__ barea, int64_t cols, acc_t off, scalar_t* __restrict__ out) {
+  const acc_t eps = acc_t(1e-6);
+  const acc_t area_a = (ax2 - ax1 + off) * (ay2 - ay1 + off);
+  for (int64_t j = 0; j < cols; ++j) {
+    const acc_t iw = std::min(ax2, bx2[j]) - std::max(ax1, bx1[j]) + off;
+    const acc_t ih = std::min(ay2, by2[j]) - std::max(ay1, by1[j]) + off;
+    const acc_t inter = (iw > acc_t(0) ? iw : acc_t(0)) * (ih > acc_t(0) ? ih : acc_t(0));
+    acc_t v;
+    if constexpr (M == OverlapMode::kIoF) {
+      v = inter / std::max(area_a, eps);
+    } else {
+      const acc_t uni = std::max(area_a + barea[j] - inter, eps);
+      v = inter / uni;
+      if constexpr (M == OverlapMode::kGIoU) {
+        const acc_t ew = std::max(ax2, bx2[j]) - std::min(ax1, bx1[j]) + off;
+        const acc_t eh = std::max(ay2, by2[j]) - std::min(ay1, by1[j]) + off;
+        const acc_t enclose = std::max((ew > acc_t(0) ? ew : acc_t(0)) * (eh > acc_t(0) ? eh : acc_t(0)), eps);
+        v = v - (enclose - uni) / enclose;
+      }
+    }
+    out[j] = static_cast<scalar_t>(v);
+  }
+}
+
 at::Tensor bbox_overlaps_cpu(const at::Tensor& bboxes1, const at::Tensor& bboxes2, c10::string_view mode_name,
                              bool aligned, int64_t offset) {
   TORCH_CHECK(bboxes1.dim() == 2 && bboxes1.size(1) == 4, "bbox_overlaps: bboxes1 must have shape (N, 4), got ",
@@ -67,20 +96,47 @@ at::Tensor bbox_overlaps_cpu(const at::Tensor& bboxes1, const at::Tensor& bboxes
     const scalar_t* pb = b.data_ptr<scalar_t>();
     scalar_t* po = out.data_ptr<scalar_t>();
     const acc_t off = static_cast<acc_t>(offset);
-    const int64_t grain = aligned ? 4096 : std::max<int64_t>(1, 4096 / std::max<int64_t>(cols, 1));
-    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      acc_t box_a[4];
-      acc_t box_b[4];
-      for (int64_t i = begin; i < end; ++i) {
-        for (int k = 0; k < 4; ++k) box_a[k] = static_cast<acc_t>(pa[i * 4 + k]);
-        if (aligned) {
+    if (aligned) {
+      at::parallel_for(0, rows, 4096, [&](int64_t begin, int64_t end) {
+        acc_t box_a[4];
+        acc_t box_b[4];
+        for (int64_t i = begin; i < end; ++i) {
+          for (int k = 0; k < 4; ++k) box_a[k] = static_cast<acc_t>(pa[i * 4 + k]);
           for (int k = 0; k < 4; ++k) box_b[k] = static_cast<acc_t>(pb[i * 4 + k]);
           po[i] = static_cast<scalar_t>(overlap(box_a, box_b, mode, off));
-          continue;
         }
-        for (int64_t j = 0; j < cols; ++j) {
-          for (int k = 0; k < 4; ++k) box_b[k] = static_cast<acc_t>(pb[j * 4 + k]);
-          po[i * cols + j] = static_cast<scalar_t>(overlap(box_a, box_b, mode, off));
+      });
+      return;
+    }
+    // Columns as structure-of-arrays so that each row is one vectorisable loop with the mode fixed.
+    std::vector<acc_t> soa(5 * cols);
+    acc_t* bx1 = soa.data();
+    acc_t* by1 = bx1 + cols;
+    acc_t* bx2 = by1 + cols;
+    acc_t* by2 = bx2 + cols;
+    acc_t* barea = by2 + cols;
+    for (int64_t j = 0; j < cols; ++j) {
+      bx1[j] = static_cast<acc_t>(pb[j * 4]);
+      by1[j] = static_cast<acc_t>(pb[j * 4 + 1]);
+      bx2[j] = static_cast<acc_t>(pb[j * 4 + 2]);
+      by2[j] = static_cast<acc_t>(pb[j * 4 + 3]);
+      barea[j] = (bx2[j] - bx1[j] + off) * (by2[j] - by1[j] + off);
+    }
+    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1));
+    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const acc_t ax1 = static_cast<acc_t>(pa[i * 4]), ay1 = static_cast<acc_t>(pa[i * 4 + 1]);
+        const acc_t ax2 = static_cast<acc_t>(pa[i * 4 + 2]), ay2 = static_cast<acc_t>(pa[i * 4 + 3]);
+        switch (mode) {
+          case OverlapMode::kIoU:
+            overlap_row<OverlapMode::kIoU>(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, barea, cols, off, po + i * cols);
+            break;
+          case OverlapMode::kIoF:
+            overlap_row<OverlapMode::kIoF>(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, barea, cols, off, po + i * cols);
+            break;
+          case OverlapMode::kGIoU:
+            overlap_row<OverlapMode::kGIoU>(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, barea, cols, off, po + i * cols);
+            break;
         }
       }
     });
