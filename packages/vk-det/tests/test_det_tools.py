@@ -173,6 +173,7 @@ def test_infer_cli(shapes_cfg, tmp_path):
     assert (tmp_path / "out" / "vis" / f"{img.stem}.jpg").is_file()
 
 
+@pytest.mark.slow
 def test_get_flops_scales_with_pixels(shapes_cfg, capsys):
     from vk_det.tools.get_flops import count
 
