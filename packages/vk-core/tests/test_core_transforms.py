@@ -508,3 +508,78 @@ def test_resize_then_flip_keeps_boxes_inside_and_consistent(h, w, sw, sh, box):
 def test_bad_pipeline_configs_fail_when_the_pipeline_is_built(cfg, error, match):
     with pytest.raises(error, match=match):
         Compose([dict(type="LoadImageFromFile"), cfg])
+
+
+def _forced(t, **flags):
+    """Replaces PhotoMetricDistortion's random draw by fixed values."""
+    values = dict(mode=0, b=False, c=False, s=False, h=False, swap=False, delta=0.0, alpha=1.0, sat=1.0, hue=0.0)
+    values.update(flags)
+    perm = values.pop("perm", np.array([0, 1, 2]))
+    t._random_flags = lambda: (
+        values["mode"],
+        values["b"],
+        values["c"],
+        values["s"],
+        values["h"],
+        values["swap"],
+        values["delta"],
+        values["alpha"],
+        values["sat"],
+        values["hue"],
+        perm,
+    )
+    return t
+
+
+def test_photometric_distortion_steps_match_hand_computation():
+    img = sample()["img"]
+    f = img.astype(np.float32)
+    out = _forced(PhotoMetricDistortion(), b=True, delta=10.0)(dict(img=img.copy()))["img"]
+    np.testing.assert_allclose(out, f + 10, atol=1e-4)
+    for mode in (0, 1):  # contrast before or after the HSV steps: same result when those are off
+        out = _forced(PhotoMetricDistortion(), mode=mode, c=True, alpha=1.5)(dict(img=img.copy()))["img"]
+        np.testing.assert_allclose(out, f * 1.5, rtol=1e-4, atol=1e-3)
+    out = _forced(PhotoMetricDistortion(), swap=True, perm=np.array([2, 0, 1]))(dict(img=img.copy()))["img"]
+    np.testing.assert_array_equal(out, f[..., [2, 0, 1]])
+    out = _forced(PhotoMetricDistortion(), s=True, sat=0.0)(dict(img=img.copy()))["img"]
+    assert np.abs(out - out.mean(axis=-1, keepdims=True)).max() < 1e-3  # saturation 0: grey
+    hsv = cv2.cvtColor(f, cv2.COLOR_BGR2HSV)
+    hsv[..., 0] = (hsv[..., 0] + 30) % 360
+    out = _forced(PhotoMetricDistortion(), h=True, hue=30.0)(dict(img=img.copy()))["img"]
+    np.testing.assert_allclose(out, cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR), atol=1e-2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(4, 60),
+    w=st.integers(4, 60),
+    cw=st.integers(1, 80),
+    ch=st.integers(1, 80),
+    seed=st.integers(0, 2**16),
+)
+def test_crops_keep_boxes_inside_and_consistent_with_the_image(h, w, cw, ch, seed):
+    seed_data_rng(seed)
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, [w, h, w, h], size=(5, 4)).astype(np.float32)
+    boxes = np.concatenate([np.minimum(xy[:, :2], xy[:, 2:]), np.maximum(xy[:, :2], xy[:, 2:])], axis=1)
+    img = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    for t in (RandomCrop(crop_size=(cw, ch), allow_negative_crop=True), CenterCrop(crop_size=(cw, ch))):
+        s = dict(img=img.copy(), gt_bboxes=boxes.copy(), gt_bboxes_labels=np.arange(5))
+        out = t(s)
+        oh, ow = out["img"].shape[:2]
+        assert (oh, ow) == (min(h, ch), min(w, cw)) and out["img_shape"] == (oh, ow)
+        b = out["gt_bboxes"]
+        assert (b[:, 0] >= 0).all() and (b[:, 2] <= ow).all() and (b[:, 1] >= 0).all() and (b[:, 3] <= oh).all()
+        assert ((b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])).all()  # empty boxes were dropped
+        # The crop is a window of the original image, and every kept box is its original box shifted by it.
+        ys, xs = np.nonzero(img[:, :, 0] == out["img"][0, 0, 0])
+        labels = out["gt_bboxes_labels"]
+        for y0, x0 in zip(ys, xs):
+            if np.array_equal(img[y0 : y0 + oh, x0 : x0 + ow], out["img"]):
+                shifted = boxes[labels] - np.array([x0, y0, x0, y0], np.float32)
+                shifted[:, 0::2] = shifted[:, 0::2].clip(0, ow)
+                shifted[:, 1::2] = shifted[:, 1::2].clip(0, oh)
+                if np.allclose(shifted, b, atol=1e-4):
+                    break
+        else:
+            raise AssertionError("no crop offset explains the boxes")
