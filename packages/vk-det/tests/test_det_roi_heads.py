@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-import vk_det.models.losses
-import vk_det.models.task_modules  # noqa: F401
 from vk_core.structures import InstanceData
 from vk_det.models.roi_heads import FCNMaskHead, SingleRoIExtractor
 from vk_det.models.roi_heads.utils import multiclass_nms

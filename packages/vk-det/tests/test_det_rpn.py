@@ -2,8 +2,6 @@
 
 import pytest
 import torch
-import vk_det.models.losses
-import vk_det.models.task_modules  # noqa: F401
 from vk_core.structures import InstanceData
 from vk_det.models.dense_heads.rpn_head import RPNHead
 from vk_det.registry import MODELS
