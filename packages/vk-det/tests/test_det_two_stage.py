@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 import vk_det.models
-import vk_det.models.detectors.mask_rcnn
 from vk_core.config import Config
 from vk_core.registry import DefaultScope
 from vk_core.structures import InstanceData
