@@ -59,11 +59,14 @@ class RuntimeInfoHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if outputs is None:
             return
-        hub = runner.message_hub
+        update = runner.message_hub.update_scalar
         for key, value in outputs.items():
+            if type(value) is torch.Tensor and value.ndim == 0:
+                update(f"train/{key}", value.item())
+                continue
             scalar = _scalar_or_none(value)
             if scalar is not None:
-                hub.update_scalar(f"train/{key}", scalar)
+                update(f"train/{key}", scalar)
 
     def _record_metrics(self, runner, mode: str, metrics) -> None:
         for key, value in (metrics or {}).items():
@@ -95,6 +98,20 @@ class IterTimerHook(Hook):
 
     def _before_epoch(self, runner, mode: str = "train") -> None:
         self._t = time.perf_counter()
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        # the train points are overridden directly (not through the funnel): they run every iteration
+        runner.message_hub.update_scalar("train/data_time", time.perf_counter() - self._t)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        now = time.perf_counter()
+        elapsed = now - self._t
+        self._t = now
+        hub = runner.message_hub
+        hub.update_scalar("train/time", elapsed)
+        self._train_time += elapsed
+        it = runner.iter
+        hub.update_info("eta", self._train_time / max(it + 1 - self._start_iter, 1) * (runner.max_iters - it - 1))
 
     def _before_iter(self, runner, batch_idx: int, data_batch=None, mode: str = "train") -> None:
         runner.message_hub.update_scalar(f"{mode}/data_time", time.perf_counter() - self._t)
@@ -147,10 +164,21 @@ class ParamSchedulerHook(Hook):
 
     priority = "LOW"
 
+    def before_train(self, runner) -> None:
+        # the schedulers are built by now; find the per-iteration ones once instead of every iteration
+        self._iter_based = [
+            s
+            for s in _iter_schedulers(runner.param_schedulers)
+            if not s.by_epoch and not getattr(s, "need_val_args", False)
+        ]
+
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        for scheduler in _iter_schedulers(runner.param_schedulers):
-            if not scheduler.by_epoch and not getattr(scheduler, "need_val_args", False):
-                scheduler.step()
+        schedulers = getattr(self, "_iter_based", None)
+        if schedulers is None:
+            self.before_train(runner)
+            schedulers = self._iter_based
+        for scheduler in schedulers:
+            scheduler.step()
 
     def after_train_epoch(self, runner) -> None:
         for scheduler in _iter_schedulers(runner.param_schedulers):
