@@ -124,3 +124,19 @@ def test_init_and_inference_detector(small_cfg, images, tmp_path):
     many = inference_detector(model, [str(images / "a.jpg"), str(images / "b.png")])
     assert len(many) == 2
     torch.testing.assert_close(single.pred_instances.scores, many[0].pred_instances.scores)
+
+
+@pytest.mark.slow
+def test_inferencer_from_weights_only_uses_the_saved_config(small_cfg, images, tmp_path):
+    model = init_detector(small_cfg, device="cpu")
+    ckpt = tmp_path / "w.pth"
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(cfg=small_cfg.pretty_text)), ckpt)
+    inferencer = DetInferencer(weights=str(ckpt), device="cpu")
+    assert inferencer.cfg.model.neck.out_channels == 32
+    assert len(inferencer(str(images / "a.jpg"))["predictions"]) == 1
+    bare = tmp_path / "bare.pth"
+    torch.save(dict(state_dict=model.state_dict()), bare)
+    with pytest.raises(ValueError, match="carries no config"):
+        DetInferencer(weights=str(bare))
+    with pytest.raises(ValueError, match="needs a config"):
+        DetInferencer()
