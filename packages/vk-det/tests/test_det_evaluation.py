@@ -34,7 +34,7 @@ def _perturbed_predictions(coco, classes, seed, with_masks):
         h, w = img["height"], img["width"]
         boxes, labels, masks = [], [], []
         for ann in by_img.get(img["id"], []):
-            if cat_name[ann["category_id"]] not in name_to_label:
+            if cat_name[ann["category_id"]] not in name_to_label or (with_masks and ann.get("iscrowd")):
                 continue
             x, y, bw, bh = ann["bbox"]
             for _ in range(rng.integers(1, 3)):
@@ -227,3 +227,21 @@ def test_proposal_recall_and_empty_predictions(shapes):
     with pytest.warns(UserWarning, match="no bbox predictions"):
         out = _run_metric(CocoMetric(ann_file=ann_file), empty, classes)
     assert out["coco/bbox_mAP"] == 0.0
+
+
+@pytest.mark.skipif(not (DATA / "coco128").is_dir(), reason="../shared/data/coco128 is absent")
+def test_coco_metric_segm_equals_pycocotools_on_coco128_train_with_crowd():
+    """Real polygons and crowd RLE ground truth; predictions are shifted ground-truth masks."""
+    ann_file = DATA / "coco128" / "annotations" / "instances_train2017.json"
+    coco = json.loads(ann_file.read_text())
+    coco["images"] = coco["images"][:24]
+    classes = tuple(c["name"] for c in sorted(coco["categories"], key=lambda c: c["id"]))
+    samples = _perturbed_predictions(coco, classes, seed=5, with_masks=True)
+    metric = CocoMetric(ann_file=str(ann_file), metric=["bbox", "segm"])
+    _run_metric(metric, samples, classes, batch=8)
+    entries = metric.results_to_json([dict(img_id=s["img_id"], **_np_pred(s)) for s in samples])
+    img_ids = [s["img_id"] for s in samples]
+    for iou_type in ("bbox", "segm"):
+        ref = _pycocotools_stats(ann_file, entries[iou_type], iou_type, img_ids, metric.cat_ids)
+        np.testing.assert_allclose(metric.stats[iou_type], ref, atol=1e-6, rtol=0)
+        assert 0.05 < ref[0] < 0.95
