@@ -18,7 +18,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m vk_det.demo", description=__doc__.splitlines()[0])
     p.add_argument("--config", default="retinanet_r18_fpn_shapes", help="config path or shipped config name")
     p.add_argument("--work-dir", default="work_dirs/vk_det_demo", help="where logs, checkpoints and drawings go")
-    p.add_argument("--data-root", default="data/shapes", help="shapes dataset folder (generated when missing)")
+    p.add_argument(
+        "--data-root", default="work_dirs/vk_det_demo/shapes", help="shapes dataset folder (generated when missing)"
+    )
     p.add_argument("--minutes", type=float, default=4.0, help="training time budget in minutes")
     p.add_argument("--epochs", type=int, default=None, help="max epochs (default: the config's)")
     p.add_argument("--train-images", type=int, default=400)
