@@ -352,3 +352,35 @@ def test_full_init_restores_the_garbage_collector(ann):
         assert not gc.isenabled()  # a caller's choice is kept
     finally:
         gc.enable()
+
+
+# ---------------------------------------------------------------- upstream documentation examples
+def test_upstream_metainfo_merge_example(tmp_path):
+    ann = write_ann(tmp_path / "meta.json", 2, metainfo={"task_name": "file_task", "dataset_type": "file_type"})
+
+    class CustomDataset(BaseDataset):
+        METAINFO = dict(task_name="custom_task", dataset_type="custom_type")
+
+    ds = CustomDataset(str(ann), metainfo=dict(task_name="custom_task_name"))
+    assert ds.metainfo == {"task_name": "custom_task_name", "dataset_type": "custom_type"}
+
+
+@pytest.mark.parametrize("serialize", [True, False])
+def test_upstream_subset_example(tmp_path, serialize):
+    ds = BaseDataset(str(write_ann(tmp_path / "hundred.json", 100)), serialize_data=serialize)
+    assert len(ds.get_subset(90)) == 90 and len(ds.get_subset(list(range(10)))) == 10
+    last3 = ds.get_subset(-3)
+    assert len(last3) == 3 and last3[0]["img_path"] == "97.jpg"
+    ds.get_subset_(list(range(0, 100, 10)))
+    assert len(ds) == 10 and ds[9]["img_path"] == "90.jpg"
+    ds.get_subset_(-3)
+    assert [ds[i]["img_path"] for i in range(3)] == ["70.jpg", "80.jpg", "90.jpg"]
+
+
+def test_upstream_repeat_factor_example(tmp_path):
+    # 8 images; class 1 in one image (f = 0.125 -> r = sqrt(0.5 / 0.125) = 2), class 0 in all (r = 1).
+    cats = [[0]] * 7 + [[0, 1]]
+    ds = ToyDataset(str(write_ann(tmp_path / "rf.json", 8, cats=cats)))
+    factors = ClassBalancedDataset._get_repeat_factors(ds, 0.5)
+    np.testing.assert_allclose(factors, [1.0] * 7 + [2.0])
+    assert len(ClassBalancedDataset(ds, 0.5)) == 9

@@ -100,11 +100,33 @@ def test_tensor_conversions_apply_to_nested_data_only():
 
 
 def test_repr_layout():
-    el = BaseDataElement(metainfo=dict(img_id=1), gt=2)
+    el = BaseDataElement(metainfo=dict(img_id=1, path="a.jpg"), gt=2)
     text = repr(el)
-    assert text.startswith(
-        "<BaseDataElement(\n\n    META INFORMATION\n    img_id: 1\n\n    DATA FIELDS\n    gt: 2\n) at 0x"
+    assert text == (
+        "<BaseDataElement(\n\n    META INFORMATION\n    img_id: 1\n    path: 'a.jpg'\n\n    DATA FIELDS\n    gt: 2\n"
+        f") at {hex(id(el))}>"
     )
+
+
+def test_nested_repr_matches_upstream_example():
+    # MMEngine docs: a BaseDataElement holding another one, the inner block indented by 8 spaces.
+    metainfo = dict(img_shape=(800, 1196, 3))
+    gt_instances = BaseDataElement(metainfo=metainfo, det_labels=torch.LongTensor([0, 1, 2, 3]))
+    sample = BaseDataElement(metainfo=metainfo, gt_instances=gt_instances)
+    lines = [line for line in repr(sample).split("\n") if line.strip()]
+    assert lines == [
+        "<BaseDataElement(",
+        "    META INFORMATION",
+        "    img_shape: (800, 1196, 3)",
+        "    DATA FIELDS",
+        "    gt_instances: <BaseDataElement(",
+        "            META INFORMATION",
+        "            img_shape: (800, 1196, 3)",
+        "            DATA FIELDS",
+        "            det_labels: tensor([0, 1, 2, 3])",
+        f"        ) at {hex(id(gt_instances))}>",
+        f") at {hex(id(sample))}>",
+    ]
 
 
 class _Sample(BaseDataElement):
@@ -210,6 +232,51 @@ def test_custom_field_type():
     inst = InstanceData(masks=_Masks(torch.arange(4)), labels=torch.arange(4))
     assert inst[inst.labels > 1].masks.data.tolist() == [2, 3]
     assert InstanceData.cat([inst, inst]).masks.data.tolist() == [0, 1, 2, 3] * 2
+
+
+class TmpObject:
+    """The custom field type of the upstream InstanceData example: only int and slice indexing."""
+
+    def __init__(self, tmp):
+        assert isinstance(tmp, list)
+        self.tmp = tmp
+
+    def __len__(self):
+        return len(self.tmp)
+
+    def __getitem__(self, item):
+        if type(item) is int:
+            if item >= len(self) or item < -len(self):
+                raise IndexError(f"Index {item} out of range!")
+            item = slice(item, None, len(self))
+        return TmpObject(self.tmp[item])
+
+    @staticmethod
+    def cat(tmp_objs):
+        if len(tmp_objs) == 1:
+            return tmp_objs[0]
+        return TmpObject([x for obj in tmp_objs for x in obj.tmp])
+
+
+def test_upstream_instance_data_example():
+    img_meta = dict(img_shape=(800, 1196, 3), pad_shape=(800, 1216, 3))
+    inst = InstanceData(metainfo=img_meta)
+    assert "img_shape" in inst
+    inst.det_labels = torch.LongTensor([2, 3])
+    inst["det_scores"] = torch.Tensor([0.8, 0.7])
+    inst.bboxes = torch.rand((2, 4))
+    inst.polygons = TmpObject([[1, 2, 3, 4], [5, 6, 7, 8]])
+    assert len(inst) == 2
+    ordered = inst[inst.det_scores.sort().indices]
+    assert torch.allclose(ordered.det_scores, torch.tensor([0.7, 0.8]))
+    assert ordered.polygons.tmp == [[5, 6, 7, 8], [1, 2, 3, 4]]
+    high = inst[inst.det_scores > 0.75]
+    assert high.det_labels.tolist() == [2] and high.polygons.tmp == [[1, 2, 3, 4]]
+    empty = inst[inst.det_scores > 1]
+    assert empty.bboxes.shape == (0, 4) and empty.det_labels.dtype == torch.int64 and empty.polygons.tmp == []
+    both = InstanceData.cat([inst, inst])
+    assert both.det_labels.tolist() == [2, 3, 2, 3] and len(both.polygons) == 4 and both.bboxes.shape == (4, 4)
+    assert inst[1].polygons.tmp == [[5, 6, 7, 8]]
 
 
 @settings(max_examples=60, deadline=None)

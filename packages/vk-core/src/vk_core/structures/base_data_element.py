@@ -12,6 +12,16 @@ import torch
 _PRIVATE = ("_metainfo_fields", "_data_fields")
 
 
+class _FieldSet(dict):
+    """A set of field names that remembers insertion order, so keys() and repr list fields as they were set."""
+
+    def add(self, name: str) -> None:
+        self[name] = None
+
+    def discard(self, name: str) -> None:
+        self.pop(name, None)
+
+
 class BaseDataElement:
     """Holds *metainfo* fields (shapes, file names, scale factors) and *data* fields (predictions, labels).
 
@@ -26,8 +36,8 @@ class BaseDataElement:
     """
 
     def __init__(self, *, metainfo: dict | None = None, **kwargs: Any) -> None:
-        object.__setattr__(self, "_metainfo_fields", set())
-        object.__setattr__(self, "_data_fields", set())
+        object.__setattr__(self, "_metainfo_fields", _FieldSet())
+        object.__setattr__(self, "_data_fields", _FieldSet())
         if metainfo is not None:
             self.set_metainfo(metainfo)
         if kwargs:
@@ -129,7 +139,7 @@ class BaseDataElement:
         # A typed property of a subclass (``gt_instances``) stores its value under ``_gt_instances``; both names are
         # recorded as data fields, and only the public one is reported.
         private = {"_" + k for k in self._data_fields if isinstance(getattr(type(self), k, None), property)}
-        return list(self._data_fields - private)
+        return [k for k in self._data_fields if k not in private]
 
     def metainfo_keys(self) -> list[str]:
         return list(self._metainfo_fields)
@@ -232,19 +242,19 @@ class BaseDataElement:
 
     # ------------------------------------------------------------------ printing
     def __repr__(self) -> str:
-        def block(items, indent: str) -> str:
+        """MMEngine's layout: a META INFORMATION and a DATA FIELDS block, values by ``repr``.
+
+        A nested element is indented by 8 more spaces, as in the upstream documentation's example.
+        """
+
+        def block(items) -> str:
             lines = []
             for k, v in items:
-                if isinstance(v, BaseDataElement):
-                    inner = repr(v).replace("\n", "\n" + indent)
-                    lines.append(f"\n{indent}{k}: {inner}")
-                else:
-                    lines.append(f"\n{indent}{k}: {v}")
+                text = repr(v).replace("\n", "\n" + " " * 8) if isinstance(v, BaseDataElement) else repr(v)
+                lines.append(f"\n    {k}: {text}")
             return "".join(lines)
 
-        indent = "    "
         return (
-            f"<{type(self).__name__}(\n\n{indent}META INFORMATION"
-            f"{block(self.metainfo_items(), indent)}\n\n{indent}DATA FIELDS"
-            f"{block(self.items(), indent)}\n) at {hex(id(self))}>"
+            f"<{type(self).__name__}(\n\n    META INFORMATION{block(self.metainfo_items())}"
+            f"\n\n    DATA FIELDS{block(self.items())}\n) at {hex(id(self))}>"
         )

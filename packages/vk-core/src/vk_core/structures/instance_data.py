@@ -155,5 +155,13 @@ def _select(key: str, value: Any, item: slice | torch.Tensor) -> Any:
         picked = [value[i] for i in positions]
         return "".join(picked) if isinstance(value, str) else value.__class__(picked)
     if hasattr(value, "__getitem__"):
-        return value[item]
+        try:
+            return value[item]  # containers such as mask types take an index tensor directly
+        except (TypeError, IndexError):
+            if not hasattr(value, "cat"):
+                raise
+        # A type that only takes ints and slices: select one slice per instance and join them with its cat().
+        positions = item.nonzero().flatten().tolist() if item.dtype == torch.bool else item.tolist()
+        parts = [value[slice(i % len(value), i % len(value) + 1)] for i in positions] or [value[0:0]]
+        return type(value).cat(parts)
     raise TypeError(f"InstanceData field {key!r} of type {type(value).__name__} cannot be indexed")
