@@ -81,7 +81,7 @@ val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
 optim_wrapper = dict(
     type="OptimWrapper",
-    optimizer=dict(type="SGD", lr=0.02, momentum=0.9, weight_decay=0.0001),
+    optimizer=dict(type="SGD", lr=0.005, momentum=0.9, weight_decay=0.0001),  # 0.02 x 4 / 16 images
     clip_grad=dict(max_norm=35, norm_type=2),
 )
 param_scheduler = [
