@@ -625,7 +625,7 @@ class Runner:
         from vk_core.optim import OptimWrapperDict
         from vk_core.registry import PARAM_SCHEDULERS
 
-        if not isinstance(self.optim_wrapper, object) or isinstance(self.optim_wrapper, Mapping):
+        if self.optim_wrapper is None or isinstance(self.optim_wrapper, Mapping):
             raise RuntimeError("Runner.build_param_scheduler: build the optim wrapper first")
 
         def build_list(cfgs, wrapper):
@@ -647,7 +647,7 @@ class Runner:
                         pass
                 try:
                     out.append(PARAM_SCHEDULERS.build(cfg, default_args=default_args))
-                except Exception as exc:
+                except (KeyError, TypeError, ValueError) as exc:
                     raise type(exc)(f"param_scheduler[{i}] ({cfg.get('type')}): {exc}") from exc
             return out
 
