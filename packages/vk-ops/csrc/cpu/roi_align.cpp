@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "common/geometry.h"
@@ -50,6 +51,72 @@ void precompute(const RoiAlignGeometry<A>& g, int64_t ph_n, int64_t pw_n, int64_
   }
 }
 
+// Average pooling is separable: a bilinear weight is (row weight) x (column weight), and a sample outside the
+// map is outside along one axis. So a bin's mean is sum_r Wy[r] * sum_c Wx[c] * f[r, c] over the rectangle of
+// pixels its samples touch, with Wy / Wx the per-axis weights summed over the samples. That is a few
+// contiguous dot products per bin instead of 4 gathers per sample (3-4x fewer operations at adaptive
+// sampling). Taps of bin p along one axis: pixels first[p] .. first[p] + len[p] - 1, weights at w[off[p]].
+template <typename A>
+struct AxisTaps {
+  std::vector<int64_t> first, len, off;
+  std::vector<A> w;
+};
+
+template <typename A>
+bool axis_coeff(A v, int64_t size, int64_t& lo, int64_t& hi, A& w_lo, A& w_hi) {
+  // The one-dimensional half of bilinear_coeffs() in common/geometry.h.
+  if (v < A(-1) || v > A(size)) return false;
+  if (v <= A(0)) v = A(0);
+  lo = static_cast<int64_t>(v);
+  if (lo >= size - 1) {
+    hi = lo = size - 1;
+    v = A(lo);
+  } else {
+    hi = lo + 1;
+  }
+  w_hi = v - A(lo);
+  w_lo = A(1) - w_hi;
+  return true;
+}
+
+template <typename A, typename SampleFn>
+void axis_taps(int64_t bins, int64_t grid, int64_t size, SampleFn sample, AxisTaps<A>& t) {
+  t.first.assign(bins, 0);
+  t.len.assign(bins, 0);
+  t.off.assign(bins, 0);
+  t.w.clear();
+  for (int64_t p = 0; p < bins; ++p) {
+    int64_t lo_min = size, hi_max = -1;
+    for (int64_t i = 0; i < grid; ++i) {
+      int64_t lo, hi;
+      A wl, wh;
+      if (!axis_coeff(sample(p, i), size, lo, hi, wl, wh)) continue;
+      lo_min = std::min(lo_min, lo);
+      hi_max = std::max(hi_max, hi);
+    }
+    t.off[p] = static_cast<int64_t>(t.w.size());
+    if (hi_max < lo_min) continue;
+    t.first[p] = lo_min;
+    t.len[p] = hi_max - lo_min + 1;
+    t.w.resize(t.w.size() + t.len[p], A(0));
+    A* w = t.w.data() + t.off[p];
+    for (int64_t i = 0; i < grid; ++i) {
+      int64_t lo, hi;
+      A wl, wh;
+      if (!axis_coeff(sample(p, i), size, lo, hi, wl, wh)) continue;
+      w[lo - lo_min] += wl;
+      w[hi - lo_min] += wh;
+    }
+  }
+}
+
+template <typename A>
+void roi_axis_taps(const RoiAlignGeometry<A>& g, int64_t pooled_h, int64_t pooled_w, int64_t height, int64_t width,
+                   AxisTaps<A>& ty, AxisTaps<A>& tx) {
+  axis_taps<A>(pooled_h, g.grid_h, height, [&](int64_t p, int64_t i) { return roi_sample_y(g, p, i); }, ty);
+  axis_taps<A>(pooled_w, g.grid_w, width, [&](int64_t p, int64_t i) { return roi_sample_x(g, p, i); }, tx);
+}
+
 std::tuple<at::Tensor, at::Tensor, at::Tensor> roi_align_cpu(const at::Tensor& input_, const at::Tensor& rois_,
                                                              int64_t pooled_h, int64_t pooled_w,
                                                              double spatial_scale, int64_t sampling_ratio,
@@ -90,8 +157,33 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> roi_align_cpu(const at::Tensor& i
     const int64_t bins = pooled_h * pooled_w, plane = height * width;
     at::parallel_for(0, num, 1, [&](int64_t begin, int64_t end) {
       std::vector<BilinearSample<A>> pre;
+      AxisTaps<A> ty, tx;
       for (int64_t n = begin; n < end; ++n) {
         const auto& g = geo[n];
+        if (!is_max) {
+          roi_axis_taps(g, pooled_h, pooled_w, height, width, ty, tx);
+          const A inv_count = A(1) / g.count;
+          for (int64_t c = 0; c < channels; ++c) {
+            const scalar_t* src = in + (g.batch * channels + c) * plane;
+            scalar_t* o = out + (n * channels + c) * bins;
+            for (int64_t ph = 0; ph < pooled_h; ++ph) {
+              const A* wy = ty.w.data() + ty.off[ph];
+              for (int64_t pw = 0; pw < pooled_w; ++pw) {
+                const A* wx = tx.w.data() + tx.off[pw];
+                const int64_t nx = tx.len[pw];
+                A acc = A(0);
+                for (int64_t r = 0; r < ty.len[ph]; ++r) {
+                  const scalar_t* row = src + (ty.first[ph] + r) * width + tx.first[pw];
+                  A dot = A(0);
+                  for (int64_t k = 0; k < nx; ++k) dot += wx[k] * A(row[k]);
+                  acc += wy[r] * dot;
+                }
+                o[ph * pooled_w + pw] = scalar_t(acc * inv_count);
+              }
+            }
+          }
+          continue;
+        }
         precompute(g, pooled_h, pooled_w, height, width, pre);
         const int64_t per_bin = g.grid_h * g.grid_w;
         for (int64_t c = 0; c < channels; ++c) {
@@ -99,29 +191,21 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> roi_align_cpu(const at::Tensor& i
           const int64_t o = (n * channels + c) * bins;
           const BilinearSample<A>* s = pre.data();
           for (int64_t bin = 0; bin < bins; ++bin) {
-            if (!is_max) {
-              A acc = A(0);
-              for (int64_t k = 0; k < per_bin; ++k, ++s) {
-                acc += s->w1 * A(src[s->p1]) + s->w2 * A(src[s->p2]) + s->w3 * A(src[s->p3]) + s->w4 * A(src[s->p4]);
+            A best = A(-10000);
+            int64_t best_k = -1;
+            for (int64_t k = 0; k < per_bin; ++k, ++s) {
+              const A v =
+                  s->w1 * A(src[s->p1]) + s->w2 * A(src[s->p2]) + s->w3 * A(src[s->p3]) + s->w4 * A(src[s->p4]);
+              if (v > best) {
+                best = v;
+                best_k = k;
               }
-              out[o + bin] = scalar_t(acc / g.count);
-            } else {
-              A best = A(-10000);
-              int64_t best_k = -1;
-              for (int64_t k = 0; k < per_bin; ++k, ++s) {
-                const A v =
-                    s->w1 * A(src[s->p1]) + s->w2 * A(src[s->p2]) + s->w3 * A(src[s->p3]) + s->w4 * A(src[s->p4]);
-                if (v > best) {
-                  best = v;
-                  best_k = k;
-                }
-              }
-              out[o + bin] = scalar_t(best);
-              if (best_k >= 0) {
-                const int64_t ph = bin / pooled_w, pw = bin % pooled_w;
-                ay[o + bin] = scalar_t(roi_sample_y(g, ph, best_k / g.grid_w));
-                ax[o + bin] = scalar_t(roi_sample_x(g, pw, best_k % g.grid_w));
-              }
+            }
+            out[o + bin] = scalar_t(best);
+            if (best_k >= 0) {
+              const int64_t ph = bin / pooled_w, pw = bin % pooled_w;
+              ay[o + bin] = scalar_t(roi_sample_y(g, ph, best_k / g.grid_w));
+              ax[o + bin] = scalar_t(roi_sample_x(g, pw, best_k % g.grid_w));
             }
           }
         }
@@ -166,23 +250,26 @@ at::Tensor roi_align_backward_cpu(const at::Tensor& grad_output_, const at::Tens
     const int64_t bins = pooled_h * pooled_w, plane = height * width;
     // Grain: enough channels per task to amortise recomputing each RoI's coefficients.
     at::parallel_for(0, channels, 8, [&](int64_t c_begin, int64_t c_end) {
-      std::vector<BilinearSample<A>> pre;
+      AxisTaps<A> ty, tx;
       for (int64_t n = 0; n < num; ++n) {
         const auto& g = geo[n];
-        if (!is_max) precompute(g, pooled_h, pooled_w, height, width, pre);
-        const int64_t per_bin = g.grid_h * g.grid_w;
+        if (!is_max) roi_axis_taps(g, pooled_h, pooled_w, height, width, ty, tx);
+        const A inv_count = A(1) / g.count;
         for (int64_t c = c_begin; c < c_end; ++c) {
           A* dst = gi + (g.batch * channels + c) * plane;
           const int64_t o = (n * channels + c) * bins;
           if (!is_max) {
-            const BilinearSample<A>* s = pre.data();
-            for (int64_t bin = 0; bin < bins; ++bin) {
-              const A gval = A(go[o + bin]) / g.count;
-              for (int64_t k = 0; k < per_bin; ++k, ++s) {
-                dst[s->p1] += gval * s->w1;
-                dst[s->p2] += gval * s->w2;
-                dst[s->p3] += gval * s->w3;
-                dst[s->p4] += gval * s->w4;
+            for (int64_t ph = 0; ph < pooled_h; ++ph) {
+              const A* wy = ty.w.data() + ty.off[ph];
+              for (int64_t pw = 0; pw < pooled_w; ++pw) {
+                const A* wx = tx.w.data() + tx.off[pw];
+                const int64_t nx = tx.len[pw];
+                const A gval = A(go[o + ph * pooled_w + pw]) * inv_count;
+                for (int64_t r = 0; r < ty.len[ph]; ++r) {
+                  A* row = dst + (ty.first[ph] + r) * width + tx.first[pw];
+                  const A gr = gval * wy[r];
+                  for (int64_t k = 0; k < nx; ++k) row[k] += gr * wx[k];
+                }
               }
             }
           } else {
