@@ -96,7 +96,7 @@ def test_loss_with_and_without_ground_truth(name):
     total.backward()
     assert all(p.grad is not None for p in head.parameters() if p.requires_grad)
     bbox = losses["loss_bbox"]
-    assert float(sum(bbox) if isinstance(bbox, list) else bbox) > 0
+    assert float(sum(b.detach() for b in bbox) if isinstance(bbox, list) else bbox.detach()) > 0
     # Only the empty image: no box loss, but a (negative-only) classification loss.
     empty = head.loss(feats, [_sample(64, 96, [], []), _sample(56, 80, [], [])])
     cls = empty["loss_cls"]
