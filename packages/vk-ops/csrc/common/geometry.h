@@ -158,20 +158,29 @@ VK_HD T flt_min_clamp(T v) {
   return v > tiny ? v : tiny;
 }
 
+// base^gamma with the common integer exponents as multiplications (exact: pow is correctly rounded there too).
+template <typename T>
+VK_HD T pow_gamma(T base, T gamma) {
+  if (gamma == T(2)) return base * base;
+  if (gamma == T(1)) return base;
+  if (gamma == T(0)) return T(1);
+  return pow(base, gamma);
+}
+
 template <typename T>
 VK_HD T sigmoid_focal_value(T x, bool positive, T gamma, T alpha) {
   const T p = T(1) / (T(1) + exp(-x));
-  if (positive) return -alpha * pow(T(1) - p, gamma) * log(flt_min_clamp(p));
-  return -(T(1) - alpha) * pow(p, gamma) * log(flt_min_clamp(T(1) - p));
+  if (positive) return -alpha * pow_gamma(T(1) - p, gamma) * log(flt_min_clamp(p));
+  return -(T(1) - alpha) * pow_gamma(p, gamma) * log(flt_min_clamp(T(1) - p));
 }
 
 template <typename T>
 VK_HD T sigmoid_focal_grad(T x, bool positive, T gamma, T alpha) {
   const T p = T(1) / (T(1) + exp(-x));
   if (positive) {
-    return -alpha * pow(T(1) - p, gamma) * (T(1) - p - gamma * p * log(flt_min_clamp(p)));
+    return -alpha * pow_gamma(T(1) - p, gamma) * (T(1) - p - gamma * p * log(flt_min_clamp(p)));
   }
-  return -(T(1) - alpha) * pow(p, gamma) * (gamma * (T(1) - p) * log(flt_min_clamp(T(1) - p)) - p);
+  return -(T(1) - alpha) * pow_gamma(p, gamma) * (gamma * (T(1) - p) * log(flt_min_clamp(T(1) - p)) - p);
 }
 
 }  // namespace vk_ops
