@@ -93,8 +93,11 @@ std::vector<int64_t> greedy_nms(const T* box, const std::vector<int64_t>& order,
   for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
     const int64_t b1 = std::min(n, b0 + kBlock);
     const int64_t kept_before = static_cast<int64_t>(keep.size());
-    // Phase 1: against the kept set (read only here).
-    const int64_t grain = std::max<int64_t>(1, 32768 / (kept_before + 1));
+    // Phase 1: against the kept set (read only here). A parallel region per block only pays off for very
+    // large kept sets: with busy cores (data loader workers, other jobs) every region waits for a time slice,
+    // which made 2-thread NMS 50x slower than 1 thread on a loaded 2-core machine. So split only when a half
+    // block is at least ~2M IoU tests (about a millisecond).
+    const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 22) / (kept_before + 1));
     at::parallel_for(b0, b1, grain, [&](int64_t begin, int64_t end) {
       for (int64_t p = begin; p < end; ++p) {
         const T* b = box + order[p] * 4;
