@@ -119,3 +119,21 @@ def test_roi_pool_gradcheck_and_backward():
     vk_ops.roi_pool(a, rois, 2, 0.5).sum().backward()
     reference.roi_pool(b, rois, 2, 0.5).sum().backward()
     torch.testing.assert_close(a.grad, b.grad)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
+@pytest.mark.parametrize("sampling_ratio", [0, 2])
+@pytest.mark.parametrize("aligned", [True, False])
+def test_roi_align_many_channels_matches_reference(dtype, sampling_ratio, aligned):
+    # 16+ channels take the channels-last average path of the CPU kernel.
+    x = features(7, shape=(2, 32, 20, 17), dtype=dtype)
+    rois = make_rois(30, seed=7, dtype=dtype)
+    got = vk_ops.roi_align(x, rois, (5, 4), 0.5, sampling_ratio, "avg", aligned)
+    want = reference.roi_align(x, rois, (5, 4), 0.5, sampling_ratio, "avg", aligned)
+    tol = dict(rtol=2e-3, atol=2e-3) if dtype == torch.float16 else {}
+    torch.testing.assert_close(got, want, **tol)
+    a = x.double().requires_grad_()
+    b = x.double().requires_grad_()
+    vk_ops.roi_align(a, rois.double(), (5, 4), 0.5, sampling_ratio).sum().backward()
+    reference.roi_align(b, rois.double(), (5, 4), 0.5, sampling_ratio).sum().backward()
+    torch.testing.assert_close(a.grad, b.grad)
