@@ -280,6 +280,40 @@ at::Tensor roi_align_backward_cpu(const at::Tensor& grad_output_, const at::Tens
       check_geometry(geo[n], n, batch);
     }
     const int64_t bins = pooled_h * pooled_w, plane = height * width;
+    if (!is_max && channels >= 16) {
+      // Channels-last, as in the forward: each tap adds a scaled channel vector. Threads own channel ranges,
+      // so no two threads write the same value.
+      const auto go_t = grad_output.view({num, channels, bins}).permute({0, 2, 1}).to(acc_type).contiguous();
+      auto gi_nhwc = at::zeros({batch, height, width, channels}, grad_output.options().dtype(acc_type));
+      const A* gv_all = go_t.template data_ptr<A>();
+      A* gi_all = gi_nhwc.template data_ptr<A>();
+      at::parallel_for(0, channels, 16, [&](int64_t c_begin, int64_t c_end) {
+        AxisTaps<A> ty, tx;
+        for (int64_t n = 0; n < num; ++n) {
+          const auto& g = geo[n];
+          roi_axis_taps(g, pooled_h, pooled_w, height, width, ty, tx);
+          const A inv_count = A(1) / g.count;
+          A* base = gi_all + g.batch * plane * channels;
+          for (int64_t ph = 0; ph < pooled_h; ++ph) {
+            const A* wy = ty.w.data() + ty.off[ph];
+            for (int64_t pw = 0; pw < pooled_w; ++pw) {
+              const A* wx = tx.w.data() + tx.off[pw];
+              const A* __restrict__ gv = gv_all + (n * bins + ph * pooled_w + pw) * channels;
+              for (int64_t r = 0; r < ty.len[ph]; ++r) {
+                A* row = base + ((ty.first[ph] + r) * width + tx.first[pw]) * channels;
+                for (int64_t k = 0; k < tx.len[pw]; ++k) {
+                  const A w = wy[r] * wx[k] * inv_count;
+                  A* __restrict__ f = row + k * channels;
+                  for (int64_t c = c_begin; c < c_end; ++c) f[c] += w * gv[c];
+                }
+              }
+            }
+          }
+        }
+      });
+      grad_input = gi_nhwc.permute({0, 3, 1, 2}).contiguous();
+      return;
+    }
     // Grain: enough channels per task to amortise recomputing each RoI's coefficients.
     at::parallel_for(0, channels, 8, [&](int64_t c_begin, int64_t c_end) {
       AxisTaps<A> ty, tx;
