@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -63,16 +65,18 @@ class BaseModel(BaseModule):
             raise TypeError(f"forward(mode='loss') must return a dict of losses, got {type(losses).__name__}")
         items = []
         for name, value in losses.items():
+            # Scalars are used as they are: a .mean() on them would add an autograd node per loss per iteration.
             if isinstance(value, torch.Tensor):
-                items.append((name, value.mean()))
+                items.append((name, value if value.dim() == 0 else value.mean()))
             elif isinstance(value, (list, tuple)) and all(isinstance(v, torch.Tensor) for v in value):
-                items.append((name, sum(v.mean() for v in value)))
+                means = [v if v.dim() == 0 else v.mean() for v in value]
+                items.append((name, functools.reduce(operator.add, means) if means else torch.zeros(())))
             else:
                 raise TypeError(f"loss {name!r} must be a tensor or a list of tensors, got {type(value).__name__}")
         loss_terms = [value for name, value in items if "loss" in name]
         if not loss_terms:
             raise ValueError(f"forward(mode='loss') returned no key containing 'loss' (keys: {[n for n, _ in items]})")
-        loss = sum(loss_terms)
+        loss = functools.reduce(operator.add, loss_terms)
         log_vars = OrderedDict([("loss", loss.detach())])
         log_vars.update((name, value.detach()) for name, value in items)
         return loss, log_vars

@@ -131,7 +131,8 @@ class OptimWrapper:
                     f"OptimWrapper: update {self._inner_count + 1} is past max_counts={self._max_counts}; "
                     f"check the init_counts/max_counts given to initialize_count_status"
                 )
-        return loss / factor
+        # Skipping the division when nothing accumulates saves an autograd node on every iteration.
+        return loss if factor == 1 else loss / factor
 
     @property
     def inner_count(self) -> int:
