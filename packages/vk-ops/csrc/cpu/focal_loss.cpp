@@ -96,34 +96,27 @@ at::Tensor softmax_focal_impl(const at::Tensor& input_, const at::Tensor& target
   const int64_t rows = input.size(0), classes = input.size(1);
   auto out = kGrad ? at::zeros_like(input) : at::zeros({rows}, input.options());
   if (rows == 0 || classes == 0) return out;
+  // The softmax itself is ATen's vectorised kernel (exp dominates the cost); rows then need only p.
+  const auto prob = at::softmax(input.to(at::toOpMathType(input.scalar_type())), 1).contiguous();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "softmax_focal_cpu", [&] {
     using A = at::opmath_type<scalar_t>;
     const auto w = row_weights<A>(target, weight, classes);
-    const scalar_t* x = input.data_ptr<scalar_t>();
+    const A* pr = prob.template data_ptr<A>();
     const int64_t* t = target.data_ptr<int64_t>();
     scalar_t* o = out.data_ptr<scalar_t>();
     const A g = A(gamma), a = A(alpha);
     at::parallel_for(0, rows, std::max<int64_t>(1, 8192 / classes), [&](int64_t b, int64_t e) {
-      std::vector<A> p(classes);
       for (int64_t i = b; i < e; ++i) {
         const int64_t label = t[i];
         if (label < 0 || label >= classes) continue;  // ignored row: zero loss and gradient
-        const scalar_t* xi = x + i * classes;
-        A mx = A(xi[0]);
-        for (int64_t c = 1; c < classes; ++c) mx = vk_max(mx, A(xi[c]));
-        A sum = A(0);
-        for (int64_t c = 0; c < classes; ++c) {
-          p[c] = exp(A(xi[c]) - mx);
-          sum += p[c];
-        }
-        for (int64_t c = 0; c < classes; ++c) p[c] /= sum;
+        const A* p = pr + i * classes;
         const A pt = p[label];
         if (!kGrad) {
-          o[i] = scalar_t(-a * pow(A(1) - pt, g) * log(flt_min_clamp(pt)) * w[i]);
+          o[i] = scalar_t(-a * pow_gamma(A(1) - pt, g) * log(flt_min_clamp(pt)) * w[i]);
           continue;
         }
         const A buff =
-            a * (-pow(A(1) - pt, g) + g * pow(A(1) - pt, g - A(1)) * pt * log(flt_min_clamp(pt))) * w[i];
+            a * (-pow_gamma(A(1) - pt, g) + g * pow(A(1) - pt, g - A(1)) * pt * log(flt_min_clamp(pt))) * w[i];
         for (int64_t c = 0; c < classes; ++c) {
           o[i * classes + c] = scalar_t(buff * (A(c == label ? 1 : 0) - p[c]));
         }
