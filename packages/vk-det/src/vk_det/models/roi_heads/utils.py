@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from vk_ops import batched_nms
 
 from vk_det.structures.bbox import bbox2roi, get_box_tensor
 
 __all__ = [
-    "RoIAlignFallback",
     "batched_nms",
     "bbox2roi",
     "empty_instances",
@@ -22,72 +22,6 @@ __all__ = [
 _PASTE_CHUNK_BYTES = 256 * 1024**2
 # Masks pasted together; small chunks of similar-size boxes waste little work on padding to the largest box.
 _PASTE_CHUNK_SIZE = 16
-
-
-def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg: dict, class_agnostic: bool = False):
-    """``vk_ops.batched_nms``; the vk-det pure-PyTorch stand-in while a vk-ops build lacks it."""
-    try:
-        from vk_ops import batched_nms as op
-    except ImportError:
-        from vk_det.models._compat import batched_nms as op
-    return op(boxes, scores, idxs, dict(nms_cfg), class_agnostic)
-
-
-class RoIAlignFallback(torch.nn.Module):
-    """Pure-PyTorch RoIAlign used only while the installed vk-ops has no ``RoIAlign`` (MMCV semantics, except
-    that ``sampling_ratio=0`` uses 2 x 2 samples per bin instead of an adaptive count)."""
-
-    def __init__(
-        self,
-        output_size,
-        spatial_scale: float = 1.0,
-        sampling_ratio: int = 0,
-        pool_mode: str = "avg",
-        aligned: bool = True,
-        **kwargs,
-    ) -> None:
-        super().__init__()
-        self.output_size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-        self.spatial_scale = float(spatial_scale)
-        self.sampling_ratio = int(sampling_ratio) if sampling_ratio > 0 else 2
-        self.aligned = aligned
-        if pool_mode != "avg":
-            raise ValueError(f"RoIAlignFallback: only pool_mode='avg' is supported, got {pool_mode!r}")
-
-    def forward(self, feat: Tensor, rois: Tensor) -> Tensor:
-        out_h, out_w = self.output_size
-        s = self.sampling_ratio
-        n, c = rois.size(0), feat.size(1)
-        out = feat.new_zeros(n, c, out_h, out_w)
-        if n == 0:
-            return out
-        offset = 0.5 if self.aligned else 0.0
-        x1 = rois[:, 1] * self.spatial_scale - offset
-        y1 = rois[:, 2] * self.spatial_scale - offset
-        x2 = rois[:, 3] * self.spatial_scale - offset
-        y2 = rois[:, 4] * self.spatial_scale - offset
-        w = x2 - x1 if self.aligned else (x2 - x1).clamp(min=1.0)
-        h = y2 - y1 if self.aligned else (y2 - y1).clamp(min=1.0)
-        # Sample points at the centres of an (out * s) grid over each RoI, in pixel-index coordinates.
-        fx = (torch.arange(out_w * s, device=feat.device, dtype=feat.dtype) + 0.5) / (out_w * s)
-        fy = (torch.arange(out_h * s, device=feat.device, dtype=feat.dtype) + 0.5) / (out_h * s)
-        px = x1[:, None] + fx[None] * w[:, None]
-        py = y1[:, None] + fy[None] * h[:, None]
-        H, W = feat.shape[-2:]
-        inside = ((py >= -1) & (py <= H))[:, :, None] & ((px >= -1) & (px <= W))[:, None, :]
-        gx = (px.clamp(0, W - 1) + 0.5) / W * 2 - 1
-        gy = (py.clamp(0, H - 1) + 0.5) / H * 2 - 1
-        grid = torch.stack(
-            [gx[:, None, :].expand(n, out_h * s, out_w * s), gy[:, :, None].expand(n, out_h * s, out_w * s)], -1
-        )
-        batch_ids = rois[:, 0].long()
-        for b in batch_ids.unique().tolist():
-            sel = (batch_ids == b).nonzero(as_tuple=True)[0]
-            g = grid[sel].reshape(1, -1, out_w * s, 2)
-            v = torch.nn.functional.grid_sample(feat[b : b + 1], g, align_corners=False)
-            v = v.reshape(c, sel.numel(), out_h * s, out_w * s).transpose(0, 1) * inside[sel][:, None]
-            out[sel] = torch.nn.functional.avg_pool2d(v, s)
-        return out
 
 
 def multiclass_nms(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 import torch.nn as nn
 from torch import Tensor
@@ -46,17 +44,10 @@ class BaseRoIExtractor(BaseModule):
         if isinstance(layer_type, str):
             import vk_ops
 
-            if hasattr(vk_ops, layer_type):
-                layer_cls = getattr(vk_ops, layer_type)
-            elif layer_type == "RoIAlign":
-                from ..utils import RoIAlignFallback
-
-                warnings.warn(
-                    "vk_ops has no RoIAlign kernel in this build; using the pure-PyTorch fallback", stacklevel=2
-                )
-                layer_cls = RoIAlignFallback
-            else:
+            # vk_ops always provides the class: its ops fall back to the PyTorch references without kernels.
+            if not hasattr(vk_ops, layer_type):
                 raise KeyError(f"RoI extractor: roi_layer type {layer_type!r} is not an op class in vk_ops")
+            layer_cls = getattr(vk_ops, layer_type)
         else:
             layer_cls = layer_type
         return nn.ModuleList([layer_cls(spatial_scale=1.0 / s, **cfg) for s in featmap_strides])
