@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vk_core.model import BaseModule
+
 from vk_det.registry import MODELS
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+
 from vk_det.registry import MODELS, TASK_UTILS
 
 from .base_roi_head import BaseRoIHead

@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from vk_core.model import BaseModule
+
 from vk_det.registry import MODELS, TASK_UTILS
 
 from ..utils import empty_instances, get_box_tensor, multiclass_nms

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch.nn as nn
 from torch import Tensor
 from vk_core.model import ConvModule
+
 from vk_det.registry import MODELS
 
 from .bbox_head import BBoxHead

@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 from vk_core.model import BaseModule, ConvModule
+
 from vk_det.registry import MODELS
 
 from ..utils import empty_instances, get_box_tensor, paste_masks_in_image

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+
 from vk_det.registry import MODELS
 
 from .base_roi_extractor import BaseRoIExtractor
