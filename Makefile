@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 OPS_SOURCES := $(shell find packages/vk-ops/csrc packages/vk-ops/src packages/vk-ops/build_meta cmake -type f \
                  -not -path '*/__pycache__/*' 2>/dev/null) packages/vk-ops/CMakeLists.txt packages/vk-ops/pyproject.toml
 
-.PHONY: setup demo test lint format bench wheels clean
+.PHONY: setup demo test accuracy lint format bench wheels clean
 
 setup: $(STAMPS)/vk-core $(STAMPS)/vk-ops $(STAMPS)/vk-det $(STAMPS)/vk-seg
 
@@ -56,6 +56,17 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Trainings to the accuracy targets on the shapes data (minutes each on CPU, so not part of `make test`); the
+# figures measured are recorded in packages/vk-det/docs/configs.md and two_stage.md.
+ACCURACY_CONFIGS ?= retinanet/retinanet_r18_fpn_shapes.py faster_rcnn/faster-rcnn_r18_fpn_shapes.py \
+                    mask_rcnn/mask-rcnn_r18_fpn_shapes.py
+accuracy: setup
+	@test -f data/shapes/annotations/instances_val.json || $(PY) -c "from vk_core.testing import make_shapes_dataset as m; m('data/shapes', splits={'train': 400, 'val': 100}, image_size=320, seed=0)"
+	@for cfg in $(ACCURACY_CONFIGS); do \
+	  echo "== $$cfg"; \
+	  $(VENV)/bin/vk train "vk_det::$$cfg" --work-dir "work_dirs/accuracy/$$(basename $$cfg .py)" || exit 1; \
+	done
 
 lint: $(STAMPS)/torch
 	$(VENV)/bin/ruff check .
