@@ -126,3 +126,31 @@ def test_broken_cpp_fails_the_build_with_the_compiler_error(tmp_path):
     assert result.returncode != 0
     assert "bbox_overlaps.cpp" in output and "error" in output
     assert not list((tmp_path / "dist").glob("*.whl")) if (tmp_path / "dist").exists() else True
+
+
+@needs_make_setup
+def test_vk_ops_sdist_carries_the_cmake_modules_and_no_build_outputs(tmp_path):
+    import tarfile
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--sdist",
+            "--no-isolation",
+            "-o",
+            str(tmp_path),
+            str(REPO / "packages/vk-ops"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (sdist,) = tmp_path.glob("vk_ops-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = [name.split("/", 1)[1] for name in tar.getnames() if "/" in name]
+    # Outside the repository CMakeLists.txt falls back to the package's cmake/ folder.
+    assert {"cmake/VkTorch.cmake", "cmake/VkCompilerFlags.cmake", "cmake/VkCudaArch.cmake"} <= set(names)
+    assert "CMakeLists.txt" in names and any(n.startswith("csrc/cpu/") for n in names)
+    assert not [n for n in names if n.startswith("build/") or n.endswith((".o", ".so"))]
