@@ -180,6 +180,10 @@ def test_analyze_logs_train_time_and_plot(tmp_path):
     assert train_time_stats(records, include_outliers=True)["per_epoch"] == {1: pytest.approx(13 / 3), 2: 3.5}
     out = plot_curve([records], [str(path)], ["loss"], str(tmp_path / "loss.png"))
     assert (tmp_path / "loss.png").stat().st_size > 0 and out.endswith("loss.png")
+    plot_curve([records], [str(path)], ["acc"], str(tmp_path / "acc.png"))  # validation records only
+    assert (tmp_path / "acc.png").stat().st_size > 0
+    with pytest.raises(SystemExit, match="no record has the key 'coco/segm_mAP'"):
+        plot_curve([records], [str(path)], ["coco/segm_mAP"], str(tmp_path / "x.png"))
     bad = tmp_path / "bad.json"
     bad.write_text('{"a": 1}\nnot json\n')
     with pytest.raises(ValueError, match=r"bad.json:2: not a JSON object"):

@@ -181,3 +181,19 @@ def test_set_random_seed():
     assert torch.are_deterministic_algorithms_enabled() and not torch.backends.cudnn.benchmark
     with pytest.raises(TypeError, match="randomness.seed must be an int"):
         set_random_seed("1")
+
+
+def test_dataloader_with_workers_freezes_gc(tmp_path):
+    """Objects alive when worker processes fork are frozen, so a collection in a worker does not copy their pages."""
+    import gc
+
+    runner = Runner.from_cfg(toy_config(str(tmp_path)))
+    loader_cfg = dict(dataset=dict(type="ToyDataset", num_samples=8), batch_size=4)
+    gc.unfreeze()
+    try:
+        runner.build_dataloader(dict(loader_cfg, num_workers=0))
+        assert gc.get_freeze_count() == 0
+        runner.build_dataloader(dict(loader_cfg, num_workers=1))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

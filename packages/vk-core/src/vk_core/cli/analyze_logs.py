@@ -71,15 +71,22 @@ def plot_curve(logs: list[list[dict]], names: list[str], keys: list[str], out: s
         raise SystemExit(f"--legend needs {len(names) * len(keys)} entries (logs x keys), got {len(labels)}")
     fig, ax = plt.subplots(figsize=(8, 5))
     i = 0
+    only_val = True
     for name, records in zip(names, logs):
         for key in keys:
-            points = [(r["step"], r[key]) for r in records if key in r and "step" in r]
-            if not points:
+            plotted = [r for r in records if key in r and "step" in r]
+            if not plotted:
                 raise SystemExit(f"{name}: no record has the key {key!r}")
-            xs, ys = zip(*points)
-            ax.plot(xs, ys, label=labels[i])
+            # Validation records carry no learning rate; epoch-based runs log them with step = epoch.
+            only_val = only_val and not any("lr" in r for r in plotted)
+            ax.plot(
+                [r["step"] for r in plotted],
+                [r[key] for r in plotted],
+                label=labels[i],
+                marker="o" if len(plotted) < 50 else None,
+            )
             i += 1
-    ax.set_xlabel("step")
+    ax.set_xlabel("validation step (epoch for epoch-based runs)" if only_val else "iteration")
     ax.legend()
     if title:
         ax.set_title(title)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import gc
 import itertools
 import os
 import random
@@ -567,6 +568,11 @@ class Runner:
 
             init_fn = partial(worker_init_fn, num_workers=num_workers, rank=get_dist_info()[0], seed=seed)
         cfg.pop("worker_init_fn", None)
+        if num_workers > 0:
+            # Forked workers share the dataset's pages copy-on-write; a collection in a worker would write to every
+            # object header it visits. Freezing moves what exists now out of the collector's reach.
+            gc.collect()
+            gc.freeze()
         if batch_sampler is not None:
             return DataLoader(
                 dataset,
