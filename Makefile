@@ -57,15 +57,22 @@ demo: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Trainings to the accuracy targets on the shapes data (minutes each on CPU, so not part of `make test`); the
-# figures measured are recorded in packages/vk-det/docs/configs.md and two_stage.md.
+# Trainings to the accuracy targets on the shapes data (minutes each on CPU, so not part of `make test`), each
+# followed by its training time and its loss and mAP curves (`vk analyze-logs`) in work_dirs/accuracy/<config>/;
+# the figures measured are recorded in packages/vk-det/docs/benchmarks.md.
 ACCURACY_CONFIGS ?= retinanet/retinanet_r18_fpn_shapes.py faster_rcnn/faster-rcnn_r18_fpn_shapes.py \
                     mask_rcnn/mask-rcnn_r18_fpn_shapes.py
 accuracy: setup
 	@test -f data/shapes/annotations/instances_val.json || $(PY) -c "from vk_core.testing import make_shapes_dataset as m; m('data/shapes', splits={'train': 400, 'val': 100}, image_size=320, seed=0)"
 	@for cfg in $(ACCURACY_CONFIGS); do \
 	  echo "== $$cfg"; \
-	  $(VENV)/bin/vk train "vk_det::$$cfg" --work-dir "work_dirs/accuracy/$$(basename $$cfg .py)" || exit 1; \
+	  wd="work_dirs/accuracy/$$(basename $$cfg .py)"; \
+	  $(VENV)/bin/vk train "vk_det::$$cfg" --work-dir "$$wd" || exit 1; \
+	  log=$$(ls -t $$wd/*/vis_data/scalars.json | head -1); \
+	  $(VENV)/bin/vk analyze-logs cal_train_time "$$log"; \
+	  $(VENV)/bin/vk analyze-logs plot_curve "$$log" --keys loss --out "$$wd/loss.png"; \
+	  keys=coco/bbox_mAP; case $$cfg in mask_rcnn/*) keys="$$keys coco/segm_mAP";; esac; \
+	  $(VENV)/bin/vk analyze-logs plot_curve "$$log" --keys $$keys --out "$$wd/mAP.png"; \
 	done
 
 lint: $(STAMPS)/torch

@@ -1,11 +1,14 @@
-"""vk-det one-stage detectors on CPU: predict and one training step, against the bare network in the same run.
+"""vk-det detectors on CPU: predict and one training step, against the bare network in the same run.
 
 Baselines: ``network`` is backbone + neck + head in ``tensor`` mode (pure PyTorch convolutions, no target
 assignment, decoding or NMS). The ratio therefore shows what the detection logic (anchors, assignment, losses,
 decoding, batched NMS) adds on top of the unavoidable network compute. Absolute medians are printed for
-comparison with MMDetection 3.3.0 on the same machine (issue 8: ~0.66 s predict and ~2.0 s train step for
-RetinaNet-R50 at 512x512).
+comparison with MMDetection 3.3.0 on the same machine (issue 8, at 512x512: ~0.66 s predict and ~2.0 s train
+step for RetinaNet-R50, ~1.2 s and ~2.9 s for Faster R-CNN-R50). For Faster R-CNN the ``network`` baseline is
+its ``tensor`` mode, which already includes the RPN proposals (decoding and NMS) that feed the RoI head.
 """
+
+import os
 
 import torch
 from harness import compare
@@ -14,9 +17,10 @@ from vk_core.structures import InstanceData
 from vk_det.registry import MODELS
 from vk_det.structures import DetDataSample
 
-# (config, input sizes): the issue's two sizes for RetinaNet, one for FCOS to keep the run short on CPU.
+# (config, input sizes): the issue's two sizes for RetinaNet and Faster R-CNN, one for FCOS to keep the run short.
 CASES = [
     ("retinanet/retinanet_r50_fpn_1x_coco.py", [(512, 512), (800, 1216)]),
+    ("faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py", [(512, 512), (800, 1216)]),
     ("fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py", [(512, 512)]),
 ]
 
@@ -44,8 +48,11 @@ def _model(config):
 def main() -> None:
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
+    # VK_BENCH_DET_CONFIGS=faster,retina keeps the cases whose config path contains one of the words.
+    words = [w for w in os.environ.get("VK_BENCH_DET_CONFIGS", "").split(",") if w]
     for config, sizes in CASES:
-        _bench_config(config, sizes, g)
+        if not words or any(w in config for w in words):
+            _bench_config(config, sizes, g)
 
 
 def _bench_config(config, sizes, g):
