@@ -70,9 +70,9 @@ accuracy: setup
 	  $(VENV)/bin/vk train "vk_det::$$cfg" --work-dir "$$wd" || exit 1; \
 	  log=$$(ls -t $$wd/*/vis_data/scalars.json | head -1); \
 	  $(VENV)/bin/vk analyze-logs cal_train_time "$$log"; \
-	  $(VENV)/bin/vk analyze-logs plot_curve "$$log" --keys loss --out "$$wd/loss.png"; \
+	  $(VENV)/bin/vk analyze-logs plot_curve "$$log" --keys loss --title "$$(basename $$cfg .py)" --out "$$wd/loss.png"; \
 	  keys=coco/bbox_mAP; case $$cfg in mask_rcnn/*) keys="$$keys coco/segm_mAP";; esac; \
-	  $(VENV)/bin/vk analyze-logs plot_curve "$$log" --keys $$keys --out "$$wd/mAP.png"; \
+	  $(VENV)/bin/vk analyze-logs plot_curve "$$log" --keys $$keys --title "$$(basename $$cfg .py)" --out "$$wd/mAP.png"; \
 	done
 
 lint: $(STAMPS)/torch
