@@ -87,6 +87,10 @@ at::Tensor sigmoid_focal_loss_backward_cpu(const at::Tensor& input, const at::Te
 
 // Softmax focal loss: loss_n = -alpha (1 - p_t)^gamma log(p_t) with p = softmax(input_n); the gradient row is
 // alpha (gamma (1 - p_t)^(gamma - 1) p_t log(p_t) - (1 - p_t)^gamma) (onehot_t - p).
+//
+// Whole-matrix work goes to ATen's vectorised softmax (one fused pass; at::logsumexp is several) and only
+// per-row scalars are computed here. The gradient then is one in-place scale of the probabilities by -factor_n
+// and factor_n added at each row's target.
 template <bool kGrad>
 at::Tensor softmax_focal_impl(const at::Tensor& input_, const at::Tensor& target_,
                               const std::optional<at::Tensor>& weight, double gamma, double alpha) {
@@ -94,36 +98,40 @@ at::Tensor softmax_focal_impl(const at::Tensor& input_, const at::Tensor& target
   const auto input = input_.contiguous();
   const auto target = target_.contiguous();
   const int64_t rows = input.size(0), classes = input.size(1);
-  auto out = kGrad ? at::zeros_like(input) : at::zeros({rows}, input.options());
-  if (rows == 0 || classes == 0) return out;
-  // The softmax itself is ATen's vectorised kernel (exp dominates the cost); rows then need only p.
-  const auto prob = at::softmax(input.to(at::toOpMathType(input.scalar_type())), 1).contiguous();
+  if (rows == 0 || classes == 0) return kGrad ? at::zeros_like(input) : at::zeros({rows}, input.options());
+  const auto x = input.to(at::toOpMathType(input.scalar_type())).contiguous();
+  auto prob = at::softmax(x, 1).contiguous();
+  auto factor = at::empty({rows}, x.options());
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "softmax_focal_cpu", [&] {
     using A = at::opmath_type<scalar_t>;
     const auto w = row_weights<A>(target, weight, classes);
-    const A* pr = prob.template data_ptr<A>();
+    const A* p = prob.template data_ptr<A>();
     const int64_t* t = target.data_ptr<int64_t>();
-    scalar_t* o = out.data_ptr<scalar_t>();
+    A* f = factor.template data_ptr<A>();
     const A g = A(gamma), a = A(alpha);
-    at::parallel_for(0, rows, std::max<int64_t>(1, 8192 / classes), [&](int64_t b, int64_t e) {
+    at::parallel_for(0, rows, 2048, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         const int64_t label = t[i];
-        if (label < 0 || label >= classes) continue;  // ignored row: zero loss and gradient
-        const A* p = pr + i * classes;
-        const A pt = p[label];
-        if (!kGrad) {
-          o[i] = scalar_t(-a * pow_gamma(A(1) - pt, g) * log(flt_min_clamp(pt)) * w[i]);
+        if (label < 0 || label >= classes) {  // ignored row: zero loss and gradient
+          f[i] = A(0);
           continue;
         }
-        const A buff =
-            a * (-pow_gamma(A(1) - pt, g) + g * pow(A(1) - pt, g - A(1)) * pt * log(flt_min_clamp(pt))) * w[i];
-        for (int64_t c = 0; c < classes; ++c) {
-          o[i * classes + c] = scalar_t(buff * (A(c == label ? 1 : 0) - p[c]));
-        }
+        const A pt = p[i * classes + label];
+        const A log_pt = std::log(flt_min_clamp(pt));
+        f[i] = kGrad ? a * (-pow_gamma(A(1) - pt, g) + g * pow_gamma(A(1) - pt, g - A(1)) * pt * log_pt) * w[i]
+                     : -a * pow_gamma(A(1) - pt, g) * log_pt * w[i];
+      }
+    });
+    if (!kGrad) return;
+    prob.mul_(factor.neg().unsqueeze(1));
+    A* grad = prob.template data_ptr<A>();
+    at::parallel_for(0, rows, 8192, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        if (t[i] >= 0 && t[i] < classes) grad[i * classes + t[i]] += f[i];
       }
     });
   });
-  return out;
+  return (kGrad ? prob : factor).to(input.scalar_type());
 }
 
 at::Tensor softmax_focal_loss_cpu(const at::Tensor& input, const at::Tensor& target,

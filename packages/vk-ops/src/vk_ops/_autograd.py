@@ -42,13 +42,14 @@ def _focal_setup(ctx, inputs, output):
 def _sigmoid_focal_backward(ctx, grad_output):
     input, target, weight = ctx.saved_tensors
     local = torch.ops.vk_ops.sigmoid_focal_loss_backward(input, target, weight, ctx.gamma, ctx.alpha)
-    return grad_output * local, None, None, None, None
+    # In place: ``local`` is a fresh tensor, and a second (N, C) allocation costs as much as the product.
+    return local.mul_(grad_output), None, None, None, None
 
 
 def _softmax_focal_backward(ctx, grad_output):
     input, target, weight = ctx.saved_tensors
     local = torch.ops.vk_ops.softmax_focal_loss_backward(input, target, weight, ctx.gamma, ctx.alpha)
-    return grad_output[:, None] * local, None, None, None, None
+    return local.mul_(grad_output[:, None]), None, None, None, None
 
 
 torch.library.register_autograd("vk_ops::roi_align", _roi_align_backward, setup_context=_roi_align_setup)
