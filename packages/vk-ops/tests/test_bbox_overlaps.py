@@ -111,3 +111,19 @@ def test_fake_kernel_gives_shapes_for_torch_compile():
         a, b = torch.empty(5, 4), torch.empty(7, 4)
         assert torch.ops.vk_ops.bbox_overlaps(a, b).shape == (5, 7)
         assert torch.ops.vk_ops.bbox_overlaps(a, a, "iou", True).shape == (5,)
+
+
+@pytest.mark.parametrize("mode", ["iou", "iof", "giou"])
+def test_reference_takes_batch_dimensions_and_gives_gradients(mode):
+    g = torch.Generator().manual_seed(3)
+    xy = torch.rand(2, 5, 2, generator=g) * 50
+    a = torch.cat([xy, xy + torch.rand(2, 5, 2, generator=g) * 30 + 1], -1).requires_grad_()
+    xy = torch.rand(2, 3, 2, generator=g) * 50
+    b = torch.cat([xy, xy + torch.rand(2, 3, 2, generator=g) * 30 + 1], -1)
+    batched = reference.bbox_overlaps(a, b, mode)
+    assert batched.shape == (2, 5, 3)
+    for i in range(2):
+        torch.testing.assert_close(batched[i], reference.bbox_overlaps(a[i], b[i], mode))
+        torch.testing.assert_close(batched[i], vk_ops.bbox_overlaps(a[i].detach(), b[i], mode))
+    batched.sum().backward()
+    assert a.grad is not None and torch.isfinite(a.grad).all() and a.grad.abs().sum() > 0

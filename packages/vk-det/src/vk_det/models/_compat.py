@@ -6,7 +6,6 @@ Models import ``MODELS``, ``BaseModule``, ``ConvModule``... from here so that th
 
 from __future__ import annotations
 
-import torch
 import vk_ops
 from vk_core.model import (
     BaseModel,
@@ -49,36 +48,9 @@ def bbox_overlaps(bboxes1, bboxes2, mode="iou", aligned=False, offset=0, eps=1e-
         return bboxes1.new_zeros(bboxes1.shape[:-1] + bboxes2.shape[-2:-1])
     if bboxes1.dim() == 2 and bboxes2.dim() == 2:
         return vk_ops.bbox_overlaps(bboxes1.float().contiguous(), bboxes2.float().contiguous(), mode, aligned, offset)
-    return _overlaps_torch(bboxes1, bboxes2, mode, aligned, eps)
+    return vk_ops.reference.bbox_overlaps(bboxes1, bboxes2, mode, aligned, offset, eps)
 
 
 def _overlaps_torch(b1, b2, mode, aligned, eps):
-    area1 = (b1[..., 2] - b1[..., 0]) * (b1[..., 3] - b1[..., 1])
-    area2 = (b2[..., 2] - b2[..., 0]) * (b2[..., 3] - b2[..., 1])
-    if aligned:
-        lt = torch.max(b1[..., :2], b2[..., :2])
-        rb = torch.min(b1[..., 2:], b2[..., 2:])
-        wh = (rb - lt).clamp(min=0)
-        overlap = wh[..., 0] * wh[..., 1]
-        union = area1 + area2 - overlap if mode in ("iou", "giou") else area1
-        ious = overlap / union.clamp(min=eps)
-        if mode == "giou":
-            elt = torch.min(b1[..., :2], b2[..., :2])
-            erb = torch.max(b1[..., 2:], b2[..., 2:])
-            ewh = (erb - elt).clamp(min=0)
-            enclose = (ewh[..., 0] * ewh[..., 1]).clamp(min=eps)
-            ious = ious - (enclose - union) / enclose
-        return ious
-    lt = torch.max(b1[..., :, None, :2], b2[..., None, :, :2])
-    rb = torch.min(b1[..., :, None, 2:], b2[..., None, :, 2:])
-    wh = (rb - lt).clamp(min=0)
-    overlap = wh[..., 0] * wh[..., 1]
-    union = area1[..., None] + area2[..., None, :] - overlap if mode in ("iou", "giou") else area1[..., None]
-    ious = overlap / union.clamp(min=eps)
-    if mode == "giou":
-        elt = torch.min(b1[..., :, None, :2], b2[..., None, :, :2])
-        erb = torch.max(b1[..., :, None, 2:], b2[..., None, :, 2:])
-        ewh = (erb - elt).clamp(min=0)
-        enclose = (ewh[..., 0] * ewh[..., 1]).clamp(min=eps)
-        ious = ious - (enclose - union) / enclose
-    return ious
+    """Differentiable overlaps with leading batch dimensions (the vk-ops reference; the kernel has no autograd)."""
+    return vk_ops.reference.bbox_overlaps(b1, b2, mode, aligned, eps=eps)
