@@ -16,6 +16,7 @@ from vk_core.dist.comm import (
 )
 from vk_core.dist.utils import (
     barrier,
+    destroy_dist,
     get_backend,
     get_dist_info,
     get_local_rank,
@@ -34,6 +35,7 @@ __all__ = [
     "all_reduce_dict",
     "all_reduce_params",
     "barrier",
+    "destroy_dist",
     "broadcast",
     "broadcast_object_list",
     "collect_results",

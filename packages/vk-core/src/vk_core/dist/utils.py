@@ -55,6 +55,18 @@ def barrier(group=None) -> None:
         torch_dist.barrier(group)
 
 
+def destroy_dist() -> None:
+    """Wait for every rank, then tear the default process group down (a no-op when not distributed).
+
+    Command-line entry points call this after a successful run: leaving the group to interpreter shutdown lets
+    a rank that finishes first abort in the backend's destructor ("terminate called without an active
+    exception") while its peers still talk to it.
+    """
+    if is_distributed():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
+
+
 def _default_backend() -> str:
     return "nccl" if torch.cuda.is_available() else "gloo"
 
