@@ -24,7 +24,6 @@ model = dict(
     test_cfg=dict(score_thr=0.05, max_per_img=100),
 )
 
-train_dataloader = dict(batch_size=8)
 val_dataloader = dict(batch_size=8)
 test_dataloader = val_dataloader
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=4, max_keep_ckpts=1), visualization=None)
