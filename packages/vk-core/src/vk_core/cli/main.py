@@ -57,7 +57,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     status = args._run(args)
+    _end_distributed_run()
     return 0 if status is None else int(status)
+
+
+def _end_distributed_run() -> None:
+    """Tear down a process group a command (e.g. ``vk train --launcher pytorch``) started, after it succeeded.
+
+    Commands that never imported torch.distributed pay nothing here.
+    """
+    torch_dist = sys.modules.get("torch.distributed")
+    if torch_dist is not None and torch_dist.is_available() and torch_dist.is_initialized():
+        from vk_core.dist import destroy_dist
+
+        destroy_dist()
 
 
 if __name__ == "__main__":

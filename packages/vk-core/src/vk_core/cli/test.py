@@ -42,8 +42,5 @@ def run(args) -> int:
     # a test run must not write training checkpoints or resume training state
     runner = build_runner(cfg)
     metrics = runner.test()
-    from vk_core.dist import destroy_dist
-
-    destroy_dist()
     print(json.dumps({k: (v if isinstance(v, int | float | str) else str(v)) for k, v in metrics.items()}))
     return 0

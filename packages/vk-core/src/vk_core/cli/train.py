@@ -114,7 +114,4 @@ def run(args) -> int:
         cfg["auto_scale_lr"]["enable"] = True
     runner = build_runner(cfg)
     runner.train()
-    from vk_core.dist import destroy_dist
-
-    destroy_dist()
     return 0

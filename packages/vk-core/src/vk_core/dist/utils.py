@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import subprocess
 
@@ -58,12 +59,15 @@ def barrier(group=None) -> None:
 def destroy_dist() -> None:
     """Wait for every rank, then tear the default process group down (a no-op when not distributed).
 
-    Command-line entry points call this after a successful run: leaving the group to interpreter shutdown lets
+    The ``vk`` dispatcher calls this after a command succeeds: leaving the group to interpreter shutdown lets
     a rank that finishes first abort in the backend's destructor ("terminate called without an active
     exception") while its peers still talk to it.
     """
     if is_distributed():
         torch_dist.barrier()
+        # Objects kept alive only by reference cycles (a Runner and its DDP model) still hold the group;
+        # collecting them first lets destroy_process_group free it now, not during interpreter shutdown.
+        gc.collect()
         torch_dist.destroy_process_group()
 
 

@@ -49,8 +49,3 @@ def bbox_overlaps(bboxes1, bboxes2, mode="iou", aligned=False, offset=0, eps=1e-
     if bboxes1.dim() == 2 and bboxes2.dim() == 2:
         return vk_ops.bbox_overlaps(bboxes1.float().contiguous(), bboxes2.float().contiguous(), mode, aligned, offset)
     return vk_ops.reference.bbox_overlaps(bboxes1, bboxes2, mode, aligned, offset, eps)
-
-
-def _overlaps_torch(b1, b2, mode, aligned, eps):
-    """Differentiable overlaps with leading batch dimensions (the vk-ops reference; the kernel has no autograd)."""
-    return vk_ops.reference.bbox_overlaps(b1, b2, mode, aligned, eps=eps)

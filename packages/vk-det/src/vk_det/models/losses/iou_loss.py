@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from vk_ops.reference import bbox_overlaps as differentiable_overlaps
 
-from vk_det.models._compat import MODELS, _overlaps_torch
+from vk_det.models._compat import MODELS
 from vk_det.models.losses.utils import check_reduction, weighted_loss
 
 _IOU_MODES = ("linear", "square", "log")
@@ -25,7 +26,7 @@ def iou_loss(pred, target, linear=False, mode="log", eps=1e-6):
         mode = "linear"
     if mode not in _IOU_MODES:
         raise ValueError(f"iou_loss: mode must be one of {_IOU_MODES}, got {mode!r}")
-    ious = _overlaps_torch(pred, target, "iou", True, eps).clamp(min=eps)
+    ious = differentiable_overlaps(pred, target, "iou", aligned=True, eps=eps).clamp(min=eps)
     if mode == "linear":
         return 1 - ious
     if mode == "square":
@@ -36,7 +37,7 @@ def iou_loss(pred, target, linear=False, mode="log", eps=1e-6):
 @weighted_loss
 def giou_loss(pred, target, eps=1e-7):
     _check_boxes("giou_loss", pred, target)
-    return 1 - _overlaps_torch(pred, target, "giou", True, eps)
+    return 1 - differentiable_overlaps(pred, target, "giou", aligned=True, eps=eps)
 
 
 class _IoUBase(nn.Module):
